@@ -1,0 +1,3 @@
+package onnx
+
+import _ "github.com/yalue/onnxruntime_go"

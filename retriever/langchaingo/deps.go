@@ -1,0 +1,3 @@
+package langchaingo
+
+import _ "github.com/tmc/langchaingo/schema"

@@ -1,0 +1,3 @@
+package qdrant
+
+import _ "github.com/qdrant/go-client/qdrant"
