@@ -1,3 +1,0 @@
-package onnx
-
-import _ "github.com/yalue/onnxruntime_go"
