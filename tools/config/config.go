@@ -1,0 +1,183 @@
+// Package config gathers cliprag's settings from flags, the environment and
+// a .env file, in that order of precedence, and opens the model and store
+// they name. Every command (rag-ingest, rag-search, rag-mcp) and the examples
+// use it, so a setting means the same thing everywhere.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// DefaultModel is the model used when none is configured.
+const DefaultModel = "clip-vit-b-32"
+
+// Config holds the settings shared by every cliprag front end.
+type Config struct {
+	Model        string // registry name or model directory
+	Store        string // directory (embedded store) or qdrant://host:port/collection
+	CacheDir     string // downloads (models, ONNX Runtime); empty: OS cache dir + cliprag
+	Device       string // "cpu" or "cuda"
+	Threads      int    // inference threads; 0: number of CPUs
+	Quantized    bool   // prefer quantized ONNX files when the model has them
+	ORTLib       string // ONNX Runtime shared library; empty: search and download
+	Offline      bool   // never touch the network
+	QdrantAPIKey string // API key for Qdrant
+	EnvFile      string // the .env file read; empty: ./.env if present
+}
+
+// setting describes one configurable value.
+type setting struct {
+	flag, env, usage string
+	def              string
+	set              func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func boolean(name string, p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a boolean", name, v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"model", "CLIPRAG_MODEL", "model: a registry name (clip-vit-b-32, clip-vit-b-16, clip-vit-l-14, chinese-clip-vit-b-16, tiny-shapes) or a model directory", DefaultModel,
+		str(func(c *Config) *string { return &c.Model })},
+	{"store", "CLIPRAG_STORE", "index: a directory (embedded store) or qdrant://host:6334/collection", "",
+		str(func(c *Config) *string { return &c.Store })},
+	{"cache-dir", "CLIPRAG_CACHE", "cache for downloaded models and ONNX Runtime (default: the OS cache dir + cliprag)", "",
+		str(func(c *Config) *string { return &c.CacheDir })},
+	{"device", "CLIPRAG_DEVICE", "inference device: cpu or cuda (falls back to cpu, saying so)", "cpu",
+		func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if v != "cpu" && v != "cuda" {
+				return fmt.Errorf("device: %q is not cpu or cuda", v)
+			}
+			c.Device = v
+			return nil
+		}},
+	{"threads", "CLIPRAG_THREADS", "inference threads (0: all cores)", "0",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("threads: %q is not a non-negative integer", v)
+			}
+			c.Threads = n
+			return nil
+		}},
+	{"quantized", "CLIPRAG_QUANTIZED", "use the model's quantized ONNX files when it has them", "false",
+		boolean("quantized", func(c *Config) *bool { return &c.Quantized })},
+	{"onnxruntime-lib", "ONNXRUNTIME_LIB", "path of the ONNX Runtime shared library (default: search, then download into the cache)", "",
+		str(func(c *Config) *string { return &c.ORTLib })},
+	{"offline", "CLIPRAG_OFFLINE", "never download models or libraries", "false",
+		boolean("offline", func(c *Config) *bool { return &c.Offline })},
+	{"qdrant-api-key", "QDRANT_API_KEY", "API key for a Qdrant store", "",
+		str(func(c *Config) *string { return &c.QdrantAPIKey })},
+}
+
+// Flags registers the shared settings on fs and returns the Config they fill.
+// Call Resolve after fs.Parse.
+func Flags(fs *flag.FlagSet) *Config {
+	c := &Config{}
+	for _, s := range settings {
+		fs.String(s.flag, "", s.usage+envNote(s))
+	}
+	fs.String("env-file", "", "read settings from this .env file (default: ./.env when present)")
+	return c
+}
+
+func envNote(s setting) string {
+	n := " [$" + s.env
+	if s.def != "" && s.def != "0" && s.def != "false" {
+		n += ", default " + s.def
+	}
+	return n + "]"
+}
+
+// Resolve fills c from fs (flags explicitly set), then the process
+// environment, then the .env file, then defaults. A flag beats the
+// environment, which beats .env.
+func (c *Config) Resolve(fs *flag.FlagSet) error {
+	explicit := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = f.Value.String() })
+	c.EnvFile = explicit["env-file"]
+	dotenv, err := readDotenv(c.EnvFile)
+	if err != nil {
+		return err
+	}
+	if c.EnvFile == "" && dotenv != nil {
+		c.EnvFile = ".env"
+	}
+	for _, s := range settings {
+		v, ok := explicit[s.flag]
+		if !ok {
+			v, ok = os.LookupEnv(s.env)
+		}
+		if !ok {
+			v, ok = dotenv[s.env]
+		}
+		if !ok {
+			v = s.def
+		}
+		if err := s.set(c, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FromEnv returns the settings from the environment, .env and defaults, for
+// programs without flags.
+func FromEnv() (*Config, error) {
+	fs := flag.NewFlagSet("cliprag", flag.ContinueOnError)
+	c := Flags(fs)
+	if err := c.Resolve(fs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Dotenv returns the value of key from the process environment or, failing
+// that, the .env file c was resolved with. Front ends use it for their own
+// settings (CLIPRAG_TOKEN, ...) so those follow the same precedence.
+func (c *Config) Dotenv(key string) (string, bool) {
+	if v, ok := os.LookupEnv(key); ok {
+		return v, true
+	}
+	m, err := readDotenv(c.EnvFile)
+	if err != nil || m == nil {
+		return "", false
+	}
+	v, ok := m[key]
+	return v, ok
+}
+
+func readDotenv(path string) (map[string]string, error) {
+	explicit := path != ""
+	if !explicit {
+		path = ".env"
+	}
+	m, err := godotenv.Read(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return m, nil
+}

@@ -1,3 +1,0 @@
-package config
-
-import _ "github.com/joho/godotenv"
