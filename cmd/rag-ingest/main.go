@@ -1,0 +1,206 @@
+// Command rag-ingest indexes folders of images for cliprag.
+//
+//	rag-ingest [flags] PATH...
+//
+// It walks the folders, embeds every supported image with the configured
+// CLIP model and writes it to the configured index (an embedded store by
+// default, or Qdrant). Runs are incremental: unchanged files are skipped, so
+// running it again after an interruption continues where it stopped.
+//
+// Exit status: 0 when every file was indexed, 3 when some files failed (they
+// are listed, the rest were indexed), 1 for a fatal error (model or store
+// unavailable), 2 for bad usage, 130 when interrupted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/tools/ingest"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFatal       = 1
+	exitUsage       = 2
+	exitSomeFailed  = 3
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rag-ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Flags(fs)
+	var (
+		hidden    = fs.Bool("hidden", false, "include hidden files and folders")
+		exts      = fs.String("ext", strings.Join(ingest.DefaultExtensions, ","), "comma-separated file extensions to index")
+		prune     = fs.Bool("prune", false, "remove records whose files are gone")
+		dryRun    = fs.Bool("dry-run", false, "say what would be done, change nothing")
+		tagsFile  = fs.String("tags", "", "file of zero-shot tag labels, one per line (any language the model supports)")
+		templates stringList
+		topTags   = fs.Int("top-tags", 3, "tags kept per image")
+		minProb   = fs.Float64("min-tag-prob", 0, "tags below this probability are not stored")
+		workers   = fs.Int("workers", 0, "decode workers (0: number of CPUs)")
+		batch     = fs.Int("batch", 16, "images per model call")
+		quiet     = fs.Bool("quiet", false, "no progress output")
+		asJSON    = fs.Bool("json", false, "print the summary as JSON")
+	)
+	fs.Var(&templates, "tag-template", "prompt template for tags, {} is the label (repeatable; default: the model's)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: rag-ingest [flags] PATH...\n\nIndex the images in PATHs (folders or files) for cliprag.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 all indexed, 3 some files failed, 1 fatal error, 2 usage, 130 interrupted.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "rag-ingest: no PATH given (try: rag-ingest ./photos)")
+		return exitUsage
+	}
+	if err := cfg.Resolve(fs); err != nil {
+		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		return exitUsage
+	}
+	opts := ingest.Options{
+		Paths:        fs.Args(),
+		Hidden:       *hidden,
+		Extensions:   splitList(*exts),
+		Prune:        *prune,
+		DryRun:       *dryRun,
+		TagTemplates: templates,
+		TopTags:      *topTags,
+		MinTagProb:   float32(*minProb),
+		Workers:      *workers,
+		BatchSize:    *batch,
+	}
+	if *tagsFile != "" {
+		labels, err := readLabels(*tagsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+			return exitUsage
+		}
+		opts.Tags = labels
+	}
+	var progress io.Writer
+	if !*quiet {
+		progress = stderr
+		opts.Progress = stderr
+	}
+
+	m, err := cfg.OpenModel(ctx, progress)
+	if err != nil {
+		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		return exitFatal
+	}
+	defer m.Close()
+	s, err := cfg.OpenStore(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		return exitFatal
+	}
+	defer s.Close()
+
+	sum, err := ingest.Run(ctx, m, s, opts)
+	if *asJSON {
+		out := struct {
+			ingest.Summary
+			Model string `json:"model"`
+			Store string `json:"store"`
+			Error string `json:"error,omitempty"`
+		}{Summary: sum, Model: m.ID(), Store: s.String()}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	} else {
+		printSummary(stdout, sum, m.ID(), s.String())
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		return exitFatal
+	case len(sum.Failed) > 0:
+		return exitSomeFailed
+	}
+	return exitOK
+}
+
+func printSummary(w io.Writer, s ingest.Summary, model, store string) {
+	verb := ""
+	if s.DryRun {
+		verb = "dry run, would have: "
+	}
+	fmt.Fprintf(w, "%sindexed %d, updated %d, skipped %d unchanged, %d duplicates, pruned %d, failed %d of %d images in %.1fs (%.1f images/s)\n",
+		verb, s.Indexed, s.Updated, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
+	fmt.Fprintf(w, "model %s, index %s\n", model, store)
+	for _, f := range s.Failed {
+		fmt.Fprintf(w, "  failed: %s: %s\n", f.Path, f.Reason)
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// readLabels reads one label per line, skipping blank lines and # comments.
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	defer f.Close()
+	var labels []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		labels = append(labels, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("tags %s: %w", path, err)
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("tags %s: no labels in the file", path)
+	}
+	return labels, nil
+}

@@ -1,0 +1,43 @@
+package config
+
+import (
+	"context"
+	"io"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/stores"
+)
+
+// OpenModel loads the configured model. Download progress, if any, goes to progress.
+func (c *Config) OpenModel(ctx context.Context, progress io.Writer) (*embed.Model, error) {
+	opts := []embed.Option{
+		embed.WithDevice(c.Device),
+		embed.WithThreads(c.Threads),
+		embed.WithQuantized(c.Quantized),
+		embed.WithOffline(c.Offline),
+	}
+	if c.CacheDir != "" {
+		opts = append(opts, embed.WithCacheDir(c.CacheDir))
+	}
+	if c.ORTLib != "" {
+		opts = append(opts, embed.WithLibrary(c.ORTLib))
+	}
+	if progress != nil {
+		opts = append(opts, embed.WithProgress(progress))
+	}
+	return embed.Load(ctx, c.Model, opts...)
+}
+
+// StoreSpec is the configured store, or the default directory.
+func (c *Config) StoreSpec() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return stores.DefaultDir()
+}
+
+// OpenStore opens the configured store.
+func (c *Config) OpenStore(ctx context.Context) (retriever.Store, error) {
+	return stores.Open(ctx, c.StoreSpec(), stores.Options{QdrantAPIKey: c.QdrantAPIKey})
+}
