@@ -154,6 +154,13 @@ func Run(ctx context.Context, m *embed.Model, s retriever.Store, opts Options) (
 	}
 
 	if opts.Prune {
+		if !opts.DryRun && len(todo) > 0 {
+			// Moved files kept their ids under new paths: prune from the index as it is now.
+			byPath = map[string]retriever.FileEntry{}
+			if err := s.Files(ctx, func(e retriever.FileEntry) error { byPath[e.Path] = e; return nil }); err != nil {
+				return finish(fmt.Errorf("list index %s: %w", s, err))
+			}
+		}
 		n, err := prune(ctx, s, opts, byPath, w)
 		sum.Pruned = n
 		if err != nil {

@@ -1,0 +1,484 @@
+package ingest_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/local"
+	"github.com/cliprag/cliprag/tools/ingest"
+)
+
+var (
+	modelOnce sync.Once
+	model     *embed.Model
+	modelErr  error
+)
+
+// tinyModel loads the bundled tiny CLIP once for the whole test binary.
+func tinyModel(t testing.TB) *embed.Model {
+	t.Helper()
+	modelOnce.Do(func() {
+		model, modelErr = embed.Load(context.Background(), "tiny-shapes", embed.WithThreads(2))
+	})
+	if modelErr != nil {
+		if os.Getenv("CI") != "true" && strings.Contains(modelErr.Error(), "ONNXRUNTIME_LIB") {
+			t.Skipf("ONNX Runtime not available (run scripts/onnxruntime.sh and set ONNXRUNTIME_LIB): %v", modelErr)
+		}
+		t.Fatalf("load tiny-shapes: %v", modelErr)
+	}
+	return model
+}
+
+// shape is one drawn fixture.
+type shape struct {
+	path, color, shape string
+}
+
+// drawSet draws n images of the tiny model's domain into dir, cycling
+// through the 20 classes, alternating JPEG and PNG, some in a sub-folder.
+func drawSet(t testing.TB, dir string, n int, seed int64) []shape {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
+	var out []shape
+	for i := range n {
+		c := tinyshapes.Colors[i%len(tinyshapes.Colors)]
+		s := tinyshapes.Shapes[(i/len(tinyshapes.Colors))%len(tinyshapes.Shapes)]
+		ext := ".png"
+		if i%2 == 1 {
+			ext = ".jpg"
+		}
+		sub := dir
+		if i%3 == 2 {
+			sub = filepath.Join(dir, "nested", "deeper")
+		}
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(sub, fmt.Sprintf("%03d-%s-%s%s", i, c, s, ext))
+		img := tinyshapes.Draw(rng, c, s, tinyshapes.DrawOptions{})
+		if err := tinyshapes.WriteFile(p, img); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, shape{path: p, color: c, shape: s})
+	}
+	return out
+}
+
+func openStore(t testing.TB, dir string) *local.Store {
+	t.Helper()
+	s, err := local.Open(dir)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// snapshot is the comparable content of an index: path → id and vector.
+type snapshot map[string]string
+
+func takeSnapshot(t testing.TB, s retriever.Store) snapshot {
+	t.Helper()
+	ctx := context.Background()
+	snap := snapshot{}
+	var ids []string
+	if err := s.Files(ctx, func(e retriever.FileEntry) error {
+		ids = append(ids, e.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Get(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if want := retriever.RecordID(r.Payload.SHA256, r.Payload.Model); r.ID != want {
+			t.Errorf("%s: id %s, want %s from its hash", r.Payload.Path, r.ID, want)
+		}
+		var b strings.Builder
+		for _, v := range r.Vector {
+			fmt.Fprintf(&b, "%.5f,", v)
+		}
+		tags := make([]string, 0, len(r.Payload.Tags))
+		for _, tg := range r.Payload.Tags {
+			tags = append(tags, fmt.Sprintf("%s=%.4f", tg.Label, tg.Score))
+		}
+		snap[r.Payload.Path] = fmt.Sprintf("%s|%d|%dx%d|%s|%s|%s", r.ID, r.Payload.Size, r.Payload.Width, r.Payload.Height, r.Payload.Format, strings.Join(tags, ";"), b.String())
+	}
+	return snap
+}
+
+func TestIncremental(t *testing.T) {
+	m := tinyModel(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	set := drawSet(t, dir, 24, 1)
+	// Things that must not be indexed, or must fail without stopping the run.
+	must(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "broken.jpg"), []byte("\xff\xd8\xff\xe0 truncated"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, ".hidden"), 0o755))
+	must(t, copyFile(set[0].path, filepath.Join(dir, ".hidden", "secret.png")))
+	must(t, os.Symlink(dir, filepath.Join(dir, "nested", "loop"))) // a symlink loop
+
+	s := openStore(t, t.TempDir())
+	opts := ingest.Options{Paths: []string{dir}, Workers: 2, BatchSize: 5}
+
+	sum, err := ingest.Run(ctx, m, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Indexed != len(set) || sum.Found != len(set)+1 || len(sum.Failed) != 1 || sum.Skipped != 0 {
+		t.Fatalf("first run: %+v", sum)
+	}
+	if !strings.HasSuffix(sum.Failed[0].Path, "broken.jpg") || sum.Failed[0].Reason == "" {
+		t.Errorf("failure: %+v", sum.Failed[0])
+	}
+	if n, _ := s.Count(ctx); n != len(set) {
+		t.Fatalf("count %d, want %d", n, len(set))
+	}
+	first := takeSnapshot(t, s)
+
+	// Second run: no model work at all.
+	sum, err = ingest.Run(ctx, m, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Indexed != 0 || sum.Updated != 0 || sum.Skipped != len(set) {
+		t.Fatalf("second run did work: %+v", sum)
+	}
+
+	// Touch one file: same content, new time → record rewritten, no model work.
+	later := time.Now().Add(time.Hour)
+	must(t, os.Chtimes(set[1].path, later, later))
+	// Rewrite another with new content → re-embedded, old record gone.
+	img := tinyshapes.Draw(rand.New(rand.NewSource(99)), set[2].color, set[2].shape, tinyshapes.DrawOptions{})
+	must(t, tinyshapes.WriteFile(set[2].path, img))
+	// Move one: same content, new path → no model work.
+	moved := filepath.Join(dir, "moved"+filepath.Ext(set[3].path))
+	must(t, os.Rename(set[3].path, moved))
+	// Remove one.
+	must(t, os.Remove(set[4].path))
+
+	dry, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Prune: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Indexed != 3 || dry.Pruned != 2 { // touched, changed, moved; removed + moved-away
+		t.Errorf("dry run: %+v", dry)
+	}
+	if got := takeSnapshot(t, s); len(got) != len(first) {
+		t.Errorf("dry run changed the index: %d records, want %d", len(got), len(first))
+	}
+
+	opts.Prune = true
+	sum, err = ingest.Run(ctx, m, s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Indexed != 1 || sum.Updated != 2 || sum.Pruned != 1 {
+		t.Errorf("after changes: %+v (want indexed 1, updated 2, pruned 1)", sum)
+	}
+	after := takeSnapshot(t, s)
+	if len(after) != len(set)-1 {
+		t.Errorf("records after prune: %d, want %d", len(after), len(set)-1)
+	}
+	if _, ok := after[set[4].path]; ok {
+		t.Error("removed file still indexed")
+	}
+	if _, ok := after[set[3].path]; ok {
+		t.Error("moved file still indexed at its old path")
+	}
+	if a, b := strings.SplitN(after[moved], "|", 2)[0], strings.SplitN(first[set[3].path], "|", 2)[0]; a != b {
+		t.Errorf("moved file got a new id %s, want %s", a, b)
+	}
+	if after[set[2].path] == first[set[2].path] {
+		t.Error("rewritten file was not re-embedded")
+	}
+}
+
+func TestSearchAndTags(t *testing.T) {
+	m := tinyModel(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	set := drawSet(t, dir, 40, 2)
+	s := openStore(t, t.TempDir())
+	labels := tinyshapes.Classes()
+	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Tags: labels, TopTags: 2})
+	if err != nil || sum.Indexed != len(set) {
+		t.Fatalf("ingest: %+v, %v", sum, err)
+	}
+	// Tags: the top tag is the drawn class for nearly every image.
+	want := map[string]string{}
+	for _, sh := range set {
+		want[sh.path] = sh.color + " " + sh.shape
+	}
+	right := 0
+	err = s.Files(ctx, func(e retriever.FileEntry) error {
+		recs, err := s.Get(ctx, []string{e.ID})
+		if err != nil || len(recs) != 1 {
+			return fmt.Errorf("get %s: %v", e.ID, err)
+		}
+		tags := recs[0].Payload.Tags
+		if len(tags) != 2 || tags[0].Score < tags[1].Score {
+			t.Errorf("%s: tags %+v", e.Path, tags)
+		}
+		if len(tags) > 0 && tags[0].Label == want[e.Path] {
+			right++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := float64(right) / float64(len(set)); acc < 0.85 {
+		t.Errorf("top tag right for %.0f%% of images, want ≥ 85%%", 100*acc)
+	}
+	// Search: a caption finds its class, and tag filters work.
+	q, err := m.EmbedTexts(ctx, []string{"a photo of a blue square"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := s.Search(ctx, q[0], 1, retriever.Filter{})
+	if err != nil || len(hits) != 1 {
+		t.Fatalf("search: %v %v", hits, err)
+	}
+	if want[hits[0].Payload.Path] != "blue square" {
+		t.Errorf("top hit for blue square: %s", hits[0].Payload.Path)
+	}
+	hits, err = s.Search(ctx, q[0], 50, retriever.Filter{AnyTags: []string{"red circle"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		found := false
+		for _, tg := range h.Payload.Tags {
+			found = found || tg.Label == "red circle"
+		}
+		if !found {
+			t.Errorf("filtered hit %s lacks the tag: %+v", h.Payload.Path, h.Payload.Tags)
+		}
+	}
+}
+
+func TestDuplicates(t *testing.T) {
+	m := tinyModel(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	set := drawSet(t, dir, 4, 3)
+	must(t, copyFile(set[0].path, filepath.Join(dir, "copy.png")))
+	s := openStore(t, t.TempDir())
+	opts := ingest.Options{Paths: []string{dir}}
+	for run := range 2 {
+		sum, err := ingest.Run(ctx, m, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Duplicates != 1 || (run == 0 && sum.Indexed != 4) || (run == 1 && sum.Indexed+sum.Updated != 0) {
+			t.Errorf("run %d: %+v", run, sum)
+		}
+	}
+	if n, _ := s.Count(ctx); n != 4 {
+		t.Errorf("count %d, want 4", n)
+	}
+}
+
+func TestModelMismatch(t *testing.T) {
+	m := tinyModel(t)
+	s := openStore(t, t.TempDir())
+	ctx := context.Background()
+	must(t, s.Ensure(ctx, retriever.Collection{Model: "clip-vit-b-32", Dim: 512}))
+	_, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{t.TempDir()}})
+	if err == nil || !strings.Contains(err.Error(), "clip-vit-b-32") || !strings.Contains(err.Error(), m.ID()) {
+		t.Errorf("want a mismatch error naming both models, got %v", err)
+	}
+}
+
+func TestMissingPath(t *testing.T) {
+	m := tinyModel(t)
+	s := openStore(t, t.TempDir())
+	_, err := ingest.Run(context.Background(), m, s, ingest.Options{Paths: []string{"/no/such/folder"}})
+	if err == nil || !strings.Contains(err.Error(), "/no/such/folder") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestInterrupted kills an ingest subprocess mid-run, with SIGKILL and with
+// SIGINT, re-runs it, and checks the index equals an uninterrupted run's.
+func TestInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	m := tinyModel(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	drawSet(t, dir, 120, 4)
+	tags := tinyshapes.Classes()[:6]
+	tagFile := filepath.Join(t.TempDir(), "tags.txt")
+	must(t, os.WriteFile(tagFile, []byte(strings.Join(tags, "\n")), 0o644))
+
+	refDir := t.TempDir()
+	ref := openStore(t, refDir)
+	if _, err := ingest.Run(ctx, m, ref, ingest.Options{Paths: []string{dir}, Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	want := takeSnapshot(t, ref)
+
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			storeDir := t.TempDir()
+			killed := false
+			for attempt := 0; attempt < 3 && !killed; attempt++ {
+				killed = runAndKill(t, dir, storeDir, tagFile, sig)
+			}
+			if !killed {
+				t.Fatal("the child finished before it could be interrupted")
+			}
+			s := openStore(t, storeDir)
+			partial, _ := s.Count(ctx)
+			if partial == 0 || partial >= len(want) {
+				t.Logf("interrupted with %d of %d records written", partial, len(want))
+			}
+			sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Tags: tags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Skipped != partial || sum.Indexed != len(want)-partial {
+				t.Errorf("resume: %+v, want %d skipped and %d indexed", sum, partial, len(want)-partial)
+			}
+			got := takeSnapshot(t, s)
+			if len(got) != len(want) {
+				t.Fatalf("%d records after resume, want %d", len(got), len(want))
+			}
+			for p, w := range want {
+				if g := got[p]; !sameRecord(g, w) {
+					t.Errorf("%s differs after resume:\n got %.120s\nwant %.120s", p, g, w)
+				}
+			}
+		})
+	}
+}
+
+// sameRecord compares two snapshot lines, allowing float noise in the last
+// printed digit of the vectors (batches of another size run other kernels).
+func sameRecord(a, b string) bool {
+	pa, pb := strings.Split(a, "|"), strings.Split(b, "|")
+	if len(pa) != len(pb) {
+		return false
+	}
+	for i := range pa[:len(pa)-2] {
+		if pa[i] != pb[i] {
+			return false
+		}
+	}
+	va, vb := strings.Split(pa[len(pa)-1], ","), strings.Split(pb[len(pb)-1], ",")
+	if len(va) != len(vb) {
+		return false
+	}
+	for i := range va {
+		var x, y float64
+		fmt.Sscanf(va[i], "%g", &x)
+		fmt.Sscanf(vb[i], "%g", &y)
+		if d := x - y; d > 1e-4 || d < -1e-4 {
+			return false
+		}
+	}
+	return true
+}
+
+// runAndKill starts an ingest child and sends it sig once it has written
+// its first records. It reports whether the child was still running then.
+func runAndKill(t *testing.T, dir, storeDir, tagFile string, sig syscall.Signal) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildIngest$")
+	cmd.Env = append(os.Environ(), "CLIPRAG_INGEST_CHILD=1", "CHILD_DIR="+dir, "CHILD_STORE="+storeDir, "CHILD_TAGS="+tagFile)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sent := false
+	for sc.Scan() {
+		line := sc.Text()
+		// Progress lines look like "ingest: 17/120 files ..."; wait for some progress.
+		var done, total int
+		if _, err := fmt.Sscanf(line, "ingest: %d/%d", &done, &total); err == nil && done >= 10 && done < total-10 {
+			must(t, cmd.Process.Signal(sig))
+			sent = true
+			break
+		}
+	}
+	go func() { _, _ = bufio.NewReader(out).WriteTo(discard{}) }()
+	err = cmd.Wait()
+	if sent && sig == syscall.SIGINT && err != nil {
+		t.Logf("child after SIGINT: %v", err)
+	}
+	return sent
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestChildIngest is the child process of TestInterrupted.
+func TestChildIngest(t *testing.T) {
+	if os.Getenv("CLIPRAG_INGEST_CHILD") != "1" {
+		t.Skip("child process of TestInterrupted")
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	m := tinyModel(t)
+	s, err := local.Open(os.Getenv("CHILD_STORE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	data, err := os.ReadFile(os.Getenv("CHILD_TAGS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ingest.Run(ctx, m, s, ingest.Options{
+		Paths: []string{os.Getenv("CHILD_DIR")}, Tags: strings.Split(string(data), "\n"),
+		BatchSize: 2, Workers: 1, Progress: os.Stdout, ProgressInterval: 20 * time.Millisecond,
+	})
+	if err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
