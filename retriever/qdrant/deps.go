@@ -1,3 +1,0 @@
-package qdrant
-
-import _ "github.com/qdrant/go-client/qdrant"

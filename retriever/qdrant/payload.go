@@ -1,0 +1,216 @@
+package qdrant
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	qc "github.com/qdrant/go-client/qdrant"
+
+	"github.com/cliprag/cliprag/retriever"
+)
+
+// Payload field names. Each point's payload holds the retriever.Payload
+// fields under their JSON names, plus "folders": the record's folder and all
+// its ancestors, which FolderPrefix filters match (Qdrant has no prefix match
+// on keyword indexes). Times are RFC 3339 strings in UTC with nanoseconds.
+const (
+	fPath      = "path"
+	fSHA256    = "sha256"
+	fSize      = "size"
+	fModTime   = "mtime"
+	fWidth     = "width"
+	fHeight    = "height"
+	fFormat    = "format"
+	fFolder    = "folder"
+	fFolders   = "folders"
+	fTags      = "tags"
+	fTagLabel  = "tags[].label" // key path of the tag labels, for indexes and filters
+	fIndexedAt = "indexed_at"
+	fModel     = "model"
+)
+
+// ancestors returns folder and every folder above it, cleaned:
+// "/a/b" → ["/a/b", "/a", "/"].
+func ancestors(folder string) []string {
+	if folder == "" {
+		return nil
+	}
+	f := filepath.Clean(folder)
+	out := []string{f}
+	for {
+		p := filepath.Dir(f)
+		if p == f || p == "." {
+			return out
+		}
+		out = append(out, p)
+		f = p
+	}
+}
+
+// normFolderPrefix cleans a FolderPrefix the way ancestors cleans folders;
+// filepath.Clean also drops a trailing separator.
+func normFolderPrefix(p string) string {
+	return filepath.Clean(p)
+}
+
+// checkUTF8 returns an error naming field when s is not valid UTF-8, which
+// Qdrant (protobuf strings) cannot store.
+func checkUTF8(id, field, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("record %s: %s %q is not valid UTF-8, which Qdrant cannot store", id, field, s)
+	}
+	return nil
+}
+
+// toPoint converts a record to a Qdrant point.
+func toPoint(r retriever.Record) (*qc.PointStruct, error) {
+	p := r.Payload
+	for _, f := range []struct{ name, v string }{
+		{fPath, p.Path}, {fSHA256, p.SHA256}, {fFormat, p.Format},
+		{fFolder, p.Folder}, {fModel, p.Model},
+	} {
+		if err := checkUTF8(r.ID, f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	tags := make([]*qc.Value, 0, len(p.Tags))
+	for _, t := range p.Tags {
+		if err := checkUTF8(r.ID, "tag", t.Label); err != nil {
+			return nil, err
+		}
+		tags = append(tags, qc.NewValueFromFields(map[string]*qc.Value{
+			"label": qc.NewValueString(t.Label),
+			"score": qc.NewValueDouble(float64(t.Score)),
+		}))
+	}
+	anc := ancestors(p.Folder)
+	folders := make([]*qc.Value, len(anc))
+	for i, a := range anc {
+		folders[i] = qc.NewValueString(a)
+	}
+	payload := map[string]*qc.Value{
+		fPath:      qc.NewValueString(p.Path),
+		fSHA256:    qc.NewValueString(p.SHA256),
+		fSize:      qc.NewValueInt(p.Size),
+		fModTime:   qc.NewValueString(formatTime(p.ModTime)),
+		fWidth:     qc.NewValueInt(int64(p.Width)),
+		fHeight:    qc.NewValueInt(int64(p.Height)),
+		fFormat:    qc.NewValueString(p.Format),
+		fFolder:    qc.NewValueString(p.Folder),
+		fFolders:   qc.NewValueFromList(folders...),
+		fTags:      qc.NewValueFromList(tags...),
+		fIndexedAt: qc.NewValueString(formatTime(p.IndexedAt)),
+		fModel:     qc.NewValueString(p.Model),
+	}
+	return &qc.PointStruct{
+		Id:      qc.NewIDUUID(r.ID),
+		Vectors: qc.NewVectorsDense(r.Vector),
+		Payload: payload,
+	}, nil
+}
+
+// formatTime encodes t as RFC 3339 in UTC with nanoseconds; the zero time
+// becomes "".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// parseTime decodes formatTime's output; "" and garbage become the zero time.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// fromPayload decodes a point payload. Missing fields stay zero.
+func fromPayload(m map[string]*qc.Value) retriever.Payload {
+	p := retriever.Payload{
+		Path:      m[fPath].GetStringValue(),
+		SHA256:    m[fSHA256].GetStringValue(),
+		Size:      intValue(m[fSize]),
+		ModTime:   parseTime(m[fModTime].GetStringValue()),
+		Width:     int(intValue(m[fWidth])),
+		Height:    int(intValue(m[fHeight])),
+		Format:    m[fFormat].GetStringValue(),
+		Folder:    m[fFolder].GetStringValue(),
+		IndexedAt: parseTime(m[fIndexedAt].GetStringValue()),
+		Model:     m[fModel].GetStringValue(),
+	}
+	for _, v := range m[fTags].GetListValue().GetValues() {
+		f := v.GetStructValue().GetFields()
+		p.Tags = append(p.Tags, retriever.Tag{
+			Label: f["label"].GetStringValue(),
+			Score: float32(numValue(f["score"])),
+		})
+	}
+	return p
+}
+
+// intValue reads an integer that JSON clients may have stored as a double.
+func intValue(v *qc.Value) int64 {
+	if _, ok := v.GetKind().(*qc.Value_DoubleValue); ok {
+		return int64(v.GetDoubleValue())
+	}
+	return v.GetIntegerValue()
+}
+
+// numValue reads a number stored as a double or an integer.
+func numValue(v *qc.Value) float64 {
+	if _, ok := v.GetKind().(*qc.Value_IntegerValue); ok {
+		return float64(v.GetIntegerValue())
+	}
+	return v.GetDoubleValue()
+}
+
+// toFilter converts a retriever.Filter to a Qdrant filter, nil when it
+// matches everything. MinScore is not part of it (it is the query's
+// score_threshold).
+func toFilter(f retriever.Filter) *qc.Filter {
+	var must []*qc.Condition
+	if len(f.AnyTags) > 0 {
+		must = append(must, qc.NewMatchKeywords(fTagLabel, f.AnyTags...))
+	}
+	for _, t := range f.AllTags {
+		must = append(must, qc.NewMatchKeyword(fTagLabel, t))
+	}
+	if f.FolderPrefix != "" {
+		must = append(must, qc.NewMatchKeyword(fFolders, normFolderPrefix(f.FolderPrefix)))
+	}
+	if len(must) == 0 {
+		return nil
+	}
+	return &qc.Filter{Must: must}
+}
+
+// canonicalID returns id in Qdrant's canonical UUID form (lower-case,
+// hyphenated), or false when id is not a UUID.
+func canonicalID(id string) (string, bool) {
+	if len(id) != 36 {
+		return "", false
+	}
+	b := []byte(strings.ToLower(id))
+	for i, c := range b {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return "", false
+			}
+		}
+	}
+	return string(b), true
+}
