@@ -1,0 +1,292 @@
+package preprocess
+
+import (
+	"image"
+	"image/color"
+)
+
+// pilMode is the Pillow image mode an image would have after Image.open,
+// which decides how Pillow resizes it and converts it to RGB.
+type pilMode int
+
+const (
+	modeL    pilMode = iota // 8-bit grey: bicubic, grey replicated
+	modeRGB                 // 8-bit RGB: bicubic
+	modeRGBA                // RGBA: premultiplied for bicubic, alpha dropped
+	modeCMYK                // CMYK: bicubic, then Pillow's cmyk2rgb
+	modeP                   // palette: nearest neighbour (Pillow forces it), expanded
+	modeI                   // 32-bit int (16-bit grey PNG): bicubic in float64, clipped to 0..255
+)
+
+func (m pilMode) channels() int {
+	switch m {
+	case modeL, modeI:
+		return 1
+	case modeRGB, modeP:
+		return 3
+	default:
+		return 4
+	}
+}
+
+// raster is an image as Pillow holds it: interleaved 8-bit channels (or
+// int32 for modeI) plus the mode.
+type raster struct {
+	w, h int
+	mode pilMode
+	pix  []uint8 // w*h*channels, modes other than modeI
+	ipix []int32 // w*h, modeI
+}
+
+// toRaster converts img into the Pillow-equivalent raster, reusing ws's
+// buffers. The image's bounds are honoured (sub-images work).
+func toRaster(ws *workspace, img image.Image) raster {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	r := raster{w: w, h: h}
+	switch m := img.(type) {
+	case *image.Gray:
+		r.mode = modeL
+		ws.src = growBytes(ws.src, w*h)
+		for y := 0; y < h; y++ {
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(ws.src[y*w:(y+1)*w], m.Pix[off:off+w])
+		}
+		r.pix = ws.src
+	case *image.Gray16:
+		r.mode = modeI
+		ws.src32 = growInt32s(ws.src32, w*h)
+		for y := 0; y < h; y++ {
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			row := m.Pix[off : off+2*w]
+			out := ws.src32[y*w : (y+1)*w]
+			for x := range out {
+				out[x] = int32(row[2*x])<<8 | int32(row[2*x+1])
+			}
+		}
+		r.ipix = ws.src32
+	case *image.YCbCr:
+		r.mode = modeRGB
+		ws.src = growBytes(ws.src, w*h*3)
+		ycbcrToRGB(ws.src, m)
+		r.pix = ws.src
+	case *image.CMYK:
+		r.mode = modeCMYK
+		ws.src = growBytes(ws.src, w*h*4)
+		for y := 0; y < h; y++ {
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(ws.src[y*w*4:(y+1)*w*4], m.Pix[off:off+4*w])
+		}
+		r.pix = ws.src
+	case *image.NRGBA:
+		if opaqueNRGBA(m) {
+			r.mode = modeRGB
+			ws.src = growBytes(ws.src, w*h*3)
+			for y := 0; y < h; y++ {
+				off := m.PixOffset(b.Min.X, b.Min.Y+y)
+				row := m.Pix[off : off+4*w]
+				out := ws.src[y*w*3 : (y+1)*w*3]
+				for x := 0; x < w; x++ {
+					out[3*x], out[3*x+1], out[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+				}
+			}
+		} else {
+			r.mode = modeRGBA
+			ws.src = growBytes(ws.src, w*h*4)
+			for y := 0; y < h; y++ {
+				off := m.PixOffset(b.Min.X, b.Min.Y+y)
+				copy(ws.src[y*w*4:(y+1)*w*4], m.Pix[off:off+4*w])
+			}
+		}
+		r.pix = ws.src
+	case *image.RGBA:
+		if opaqueRGBA(m) {
+			r.mode = modeRGB
+			ws.src = growBytes(ws.src, w*h*3)
+			for y := 0; y < h; y++ {
+				off := m.PixOffset(b.Min.X, b.Min.Y+y)
+				row := m.Pix[off : off+4*w]
+				out := ws.src[y*w*3 : (y+1)*w*3]
+				for x := 0; x < w; x++ {
+					out[3*x], out[3*x+1], out[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+				}
+			}
+			r.pix = ws.src
+		} else {
+			r = generic(ws, img, true)
+		}
+	case *image.RGBA64:
+		// 16-bit RGB PNG: Pillow keeps the most significant byte ("RGB;16B").
+		if opaqueRGBA64(m) {
+			r.mode = modeRGB
+			ws.src = growBytes(ws.src, w*h*3)
+			for y := 0; y < h; y++ {
+				off := m.PixOffset(b.Min.X, b.Min.Y+y)
+				row := m.Pix[off : off+8*w]
+				out := ws.src[y*w*3 : (y+1)*w*3]
+				for x := 0; x < w; x++ {
+					out[3*x], out[3*x+1], out[3*x+2] = row[8*x], row[8*x+2], row[8*x+4]
+				}
+			}
+			r.pix = ws.src
+		} else {
+			r = generic(ws, img, true)
+		}
+	case *image.NRGBA64:
+		// 16-bit RGBA or grey+alpha PNG: most significant bytes ("RGBA;16B", "LA;16B").
+		r.mode = modeRGBA
+		ws.src = growBytes(ws.src, w*h*4)
+		opaque := true
+		for y := 0; y < h; y++ {
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			row := m.Pix[off : off+8*w]
+			out := ws.src[y*w*4 : (y+1)*w*4]
+			for x := 0; x < w; x++ {
+				out[4*x], out[4*x+1], out[4*x+2], out[4*x+3] = row[8*x], row[8*x+2], row[8*x+4], row[8*x+6]
+				if row[8*x+6] != 0xff {
+					opaque = false
+				}
+			}
+		}
+		r.pix = ws.src
+		if opaque {
+			r = rgbaToRGB(ws, r)
+		}
+	case *image.Paletted:
+		r.mode = modeP
+		var lut [256][3]uint8
+		for i, c := range m.Palette {
+			if i >= 256 {
+				break
+			}
+			n := color.NRGBAModel.Convert(c).(color.NRGBA)
+			lut[i] = [3]uint8{n.R, n.G, n.B}
+		}
+		ws.src = growBytes(ws.src, w*h*3)
+		for y := 0; y < h; y++ {
+			off := m.PixOffset(b.Min.X, b.Min.Y+y)
+			row := m.Pix[off : off+w]
+			out := ws.src[y*w*3 : (y+1)*w*3]
+			for x, idx := range row {
+				c := lut[idx]
+				out[3*x], out[3*x+1], out[3*x+2] = c[0], c[1], c[2]
+			}
+		}
+		r.pix = ws.src
+	default:
+		r = generic(ws, img, false)
+	}
+	return r
+}
+
+// generic converts any image through color.NRGBAModel (non-premultiplied
+// colour, as Pillow stores RGBA).
+func generic(ws *workspace, img image.Image, _ bool) raster {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	r := raster{w: w, h: h, mode: modeRGBA}
+	ws.src = growBytes(ws.src, w*h*4)
+	opaque := true
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			ws.src[i], ws.src[i+1], ws.src[i+2], ws.src[i+3] = c.R, c.G, c.B, c.A
+			if c.A != 0xff {
+				opaque = false
+			}
+			i += 4
+		}
+	}
+	r.pix = ws.src
+	if opaque {
+		r = rgbaToRGB(ws, r)
+	}
+	return r
+}
+
+// rgbaToRGB drops an all-opaque alpha channel in place (Pillow's result is
+// the same whether such an image is RGB or RGBA).
+func rgbaToRGB(_ *workspace, r raster) raster {
+	n := r.w * r.h
+	for i := 0; i < n; i++ {
+		r.pix[3*i], r.pix[3*i+1], r.pix[3*i+2] = r.pix[4*i], r.pix[4*i+1], r.pix[4*i+2]
+	}
+	r.pix = r.pix[:3*n]
+	r.mode = modeRGB
+	return r
+}
+
+func opaqueNRGBA(m *image.NRGBA) bool {
+	b := m.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		off := m.PixOffset(b.Min.X, y)
+		row := m.Pix[off : off+4*b.Dx()]
+		for i := 3; i < len(row); i += 4 {
+			if row[i] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func opaqueRGBA(m *image.RGBA) bool {
+	b := m.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		off := m.PixOffset(b.Min.X, y)
+		row := m.Pix[off : off+4*b.Dx()]
+		for i := 3; i < len(row); i += 4 {
+			if row[i] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func opaqueRGBA64(m *image.RGBA64) bool {
+	b := m.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		off := m.PixOffset(b.Min.X, y)
+		row := m.Pix[off : off+8*b.Dx()]
+		for i := 6; i < len(row); i += 8 {
+			if row[i] != 0xff || row[i+1] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ycbcrToRGB converts m into interleaved RGB with the same arithmetic as
+// color.YCbCrToRGB (what image/jpeg's images yield through At).
+func ycbcrToRGB(dst []uint8, m *image.YCbCr) {
+	b := m.Bounds()
+	w := b.Dx()
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		yo := m.YOffset(b.Min.X, y)
+		for x := b.Min.X; x < b.Max.X; x++ {
+			ci := m.COffset(x, y)
+			yy := int32(m.Y[yo+x-b.Min.X]) * 0x10101
+			cb := int32(m.Cb[ci]) - 128
+			cr := int32(m.Cr[ci]) - 128
+			r := yy + 91881*cr
+			g := yy - 22554*cb - 46802*cr
+			bl := yy + 116130*cb
+			dst[i] = clampYCC(r)
+			dst[i+1] = clampYCC(g)
+			dst[i+2] = clampYCC(bl)
+			i += 3
+		}
+	}
+	_ = w
+}
+
+func clampYCC(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
+}
