@@ -182,7 +182,7 @@ func (p Preprocessor) targetSize(w0, h0 int) (tw, th, cx, cy int) {
 	} else {
 		tw, th = int(float64(s*w0)/float64(h0)), s
 	}
-	return tw, th, roundHalfEven(tw-s), roundHalfEven(th-s)
+	return tw, th, roundHalfEven(tw - s), roundHalfEven(th - s)
 }
 
 // roundHalfEven is Python's round(d / 2.0) for an integer d ≥ 0.
