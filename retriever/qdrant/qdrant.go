@@ -97,6 +97,11 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// BatchSize is the number of points per upsert call, 1 to 256; default 256.
 	BatchSize int
+	// OnRetry, when set, is called before each retry of a transient failure
+	// with the operation, the attempt that failed (from 1), the wait before
+	// the next and the error, so that callers can log it. It may be called
+	// from several goroutines at once.
+	OnRetry func(op string, attempt int, wait time.Duration, err error)
 }
 
 // Store is a retriever.Store in a Qdrant collection. It is safe for

@@ -186,6 +186,12 @@ func TestUpsertSurvivesRestart(t *testing.T) {
 			srv := qdranttest.StartServer(t)
 			cfg := srv.Config(t)
 			cfg.RetryTimeout = 90 * time.Second
+			var retries atomic.Int32
+			cfg.OnRetry = func(op string, attempt int, wait time.Duration, err error) {
+				if retries.Add(1) <= 3 {
+					t.Logf("retry %d of %s in %v: %v", attempt, op, wait, err)
+				}
+			}
 			const n, dim = 20000, 256
 			const model = "restart/model"
 			s, err := qdrant.Open(t.Context(), cfg)
@@ -250,6 +256,11 @@ func TestUpsertSurvivesRestart(t *testing.T) {
 			case <-time.After(120 * time.Second):
 				t.Fatal("upsert did not finish within 120 s of the restart")
 			}
+
+			if retries.Load() == 0 {
+				t.Error("the upsert never retried: the server stop did not hit it")
+			}
+			t.Logf("%d retries", retries.Load())
 
 			got, err := s.Count(t.Context())
 			if err != nil {

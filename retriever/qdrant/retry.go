@@ -82,6 +82,9 @@ func (s *Store) retry(ctx context.Context, op string, budget time.Duration, call
 			return fmt.Errorf("qdrant %s %s: giving up after %d attempts in %s: %w",
 				op, s, attempt, time.Since(start).Round(time.Millisecond), err)
 		}
+		if s.cfg.OnRetry != nil {
+			s.cfg.OnRetry(op, attempt, d, err)
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
