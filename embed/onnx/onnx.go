@@ -1,15 +1,32 @@
 // Package onnx wraps ONNX Runtime (github.com/yalue/onnxruntime_go) for the
 // rest of cliprag: it finds or fetches the shared library, opens sessions and
 // runs them. No other package imports onnxruntime_go.
+//
+// The library is looked up in this order: LibraryOptions.Path, the
+// ONNXRUNTIME_LIB environment variable, the system library paths, and
+// cliprag's cache ($CLIPRAG_CACHE or the OS user cache dir + "cliprag", in
+// onnxruntime/<version>/<os>-<arch>/). When it is nowhere, Init downloads
+// ONNX Runtime Version into the cache, from the official GitHub release or,
+// failing that, from the npm registry's onnxruntime-node package.
 package onnx
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"sync"
 
-	_ "github.com/yalue/onnxruntime_go"
+	ort "github.com/yalue/onnxruntime_go"
 )
+
+// Version is the ONNX Runtime release that Init downloads when no library is
+// installed. onnxruntime_go v1.27 needs a library of version 1.24 or newer.
+const Version = "1.24.3"
+
+// EnvLibrary is the environment variable naming the shared library to load.
+const EnvLibrary = "ONNXRUNTIME_LIB"
 
 // LibraryOptions says where to find the ONNX Runtime shared library.
 type LibraryOptions struct {
@@ -17,59 +34,82 @@ type LibraryOptions struct {
 	CacheDir string    // cliprag's cache dir; empty: $CLIPRAG_CACHE or the OS user cache dir + "cliprag"
 	Progress io.Writer // download progress; nil for none
 	Offline  bool      // never download
+
+	// ReleaseURL is the base URL of the official release archives; empty:
+	// $CLIPRAG_ORT_URL or https://github.com/microsoft/onnxruntime/releases/download.
+	// The archive is fetched from <ReleaseURL>/v<Version>/<archive name>.
+	ReleaseURL string
+	// NPMRegistry is the npm registry to fetch onnxruntime-node from; empty:
+	// $NPM_CONFIG_REGISTRY, $npm_config_registry or https://registry.npmjs.org.
+	NPMRegistry string
 }
 
-// Init loads the ONNX Runtime library once per process. Later calls are no-ops
-// returning the first call's result.
-func Init(ctx context.Context, opts LibraryOptions) error { return errors.New("onnx: not implemented") }
+var (
+	initMu   sync.Mutex
+	initPath string
+	initErr  error
+	initDone bool
+)
 
-// SessionOptions configures a session.
-type SessionOptions struct {
-	Threads int       // intra-op threads; 0 means the number of CPUs
-	Device  string    // "cpu" (default) or "cuda"
-	Log     io.Writer // where notices such as a CUDA fallback go; nil for os.Stderr
+// Init loads the ONNX Runtime library once per process. Once it has
+// succeeded, later calls are no-ops returning nil; after a failure a later
+// call tries again (for example with other options).
+func Init(ctx context.Context, opts LibraryOptions) error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if initDone {
+		return nil
+	}
+	path, err := locate(ctx, opts, defaultSearch(), loadLibrary)
+	if err != nil {
+		initErr = err
+		return err
+	}
+	initDone, initPath, initErr = true, path, nil
+	return nil
 }
 
-// TensorInfo describes one model input or output.
-type TensorInfo struct {
-	Name  string
-	Type  string  // "float32", "int64", "int32", ...
-	Shape []int64 // -1 for dynamic dimensions
+// LibraryPath is the path of the library Init loaded, or "" before a
+// successful Init.
+func LibraryPath() string {
+	initMu.Lock()
+	defer initMu.Unlock()
+	return initPath
 }
 
-// Tensor is a dense tensor; exactly one of Float32 and Int64 is set.
-type Tensor struct {
-	Shape   []int64
-	Float32 []float32
-	Int64   []int64
+// RuntimeVersion is the version string of the loaded ONNX Runtime library, or
+// "" before a successful Init.
+func RuntimeVersion() string {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if !initDone {
+		return ""
+	}
+	return ort.GetVersion()
 }
 
-// Session is an open model. Run is safe for concurrent use.
-type Session struct{}
-
-// NewSessionFromFile opens the ONNX model at path.
-func NewSessionFromFile(path string, o SessionOptions) (*Session, error) {
-	return nil, errors.New("onnx: not implemented")
+func requireInit() error {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if initDone {
+		return nil
+	}
+	if initErr != nil {
+		return fmt.Errorf("onnx runtime not initialised: %w", initErr)
+	}
+	return errors.New("onnx runtime not initialised: call onnx.Init first")
 }
 
-// NewSessionFromBytes opens an ONNX model held in memory.
-func NewSessionFromBytes(data []byte, o SessionOptions) (*Session, error) {
-	return nil, errors.New("onnx: not implemented")
+// loadLibrary loads the shared library at path into the process.
+func loadLibrary(path string) error {
+	ort.SetSharedLibraryPath(path)
+	err := ort.InitializeEnvironment(ort.WithLogLevelError())
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "Error setting ORT API base: 2") {
+		return fmt.Errorf("ONNX Runtime at %s is too old: cliprag needs version 1.24 or newer", path)
+	}
+	return err
 }
-
-// Inputs describes the model's inputs.
-func (s *Session) Inputs() []TensorInfo { return nil }
-
-// Outputs describes the model's outputs.
-func (s *Session) Outputs() []TensorInfo { return nil }
-
-// Device is the execution provider actually in use: "cpu" or "cuda".
-func (s *Session) Device() string { return "cpu" }
-
-// Run feeds inputs by name and returns the named outputs.
-func (s *Session) Run(ctx context.Context, inputs map[string]Tensor, outputs []string) (map[string]Tensor, error) {
-	return nil, errors.New("onnx: not implemented")
-}
-
-// Close releases the session.
-func (s *Session) Close() error { return nil }
