@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/cliprag/cliprag/embed"
@@ -40,4 +41,26 @@ func (c *Config) StoreSpec() string {
 // OpenStore opens the configured store.
 func (c *Config) OpenStore(ctx context.Context) (retriever.Store, error) {
 	return stores.Open(ctx, c.StoreSpec(), stores.Options{QdrantAPIKey: c.QdrantAPIKey})
+}
+
+// Open loads the model and opens the store, and checks that the store holds
+// (or can hold) this model's vectors: an index built with another model is
+// a *retriever.MismatchError naming both. Front ends that serve an index
+// (rag-mcp, rag-search) use it; the caller closes both.
+func (c *Config) Open(ctx context.Context, progress io.Writer) (*embed.Model, retriever.Store, error) {
+	m, err := c.OpenModel(ctx, progress)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load model %s: %w", c.Model, err)
+	}
+	s, err := c.OpenStore(ctx)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("open store %s: %w", c.StoreSpec(), err)
+	}
+	if err := s.Ensure(ctx, retriever.Collection{Model: m.ID(), Dim: m.Dim()}); err != nil {
+		s.Close()
+		m.Close()
+		return nil, nil, err
+	}
+	return m, s, nil
 }

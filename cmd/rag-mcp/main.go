@@ -1,0 +1,163 @@
+// Command rag-mcp serves cliprag's image tools to MCP clients (Claude
+// Desktop, Claude Code, ...) over stdio (the default) or streamable HTTP.
+//
+//	rag-mcp --store ~/.local/share/cliprag/index --root ~/Pictures
+//	rag-mcp --http 127.0.0.1:8765 --token "$(openssl rand -hex 16)"
+//
+// Logs go to stderr only; in stdio mode stdout carries the protocol.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/cliprag/cliprag/mcp"
+	"github.com/cliprag/cliprag/tools"
+	"github.com/cliprag/cliprag/tools/config"
+)
+
+var version = "dev"
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "rag-mcp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rag-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Flags(fs)
+	var roots multi
+	fs.Var(&roots, "root", "folder whose files the tools may read (repeatable; default: the folders already in the index)")
+	allowIngest := fs.Bool("allow-ingest", false, "enable the ingest_images tool (indexes files inside the roots)")
+	allowURLs := fs.Bool("allow-urls", false, "let image arguments be http(s) URLs (public addresses only, size and time limited)")
+	httpAddr := fs.String("http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio")
+	token := fs.String("token", "", "bearer token required on every HTTP request; required when --http binds a non-loopback address [$CLIPRAG_TOKEN]")
+	timeout := fs.Duration("timeout", tools.DefaultTimeout, "time limit of one tool call")
+	ingestTags := fs.String("ingest-tags", "", "comma-separated zero-shot tags stored with images that ingest_images adds")
+	quiet := fs.Bool("quiet", false, "log warnings and errors only")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: rag-mcp [flags]\n\nServes cliprag's image tools over MCP (stdio by default).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "rag-mcp", version)
+		return nil
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (see rag-mcp -h)", fs.Args())
+	}
+	if err := cfg.Resolve(fs); err != nil {
+		return err
+	}
+	if *token == "" {
+		if v, ok := cfg.Dotenv("CLIPRAG_TOKEN"); ok {
+			*token = strings.TrimSpace(v)
+		}
+	}
+	if *httpAddr != "" && *token == "" && !mcp.IsLoopbackAddr(*httpAddr) {
+		return fmt.Errorf("--http %s binds a non-loopback address: set --token or CLIPRAG_TOKEN", *httpAddr)
+	}
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	model, store, err := cfg.Open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer model.Close()
+
+	opts := tools.Options{Roots: roots, AllowIngest: *allowIngest, AllowURLs: *allowURLs, Timeout: *timeout}
+	for _, t := range strings.Split(*ingestTags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			opts.IngestTags = append(opts.IngestTags, t)
+		}
+	}
+	svc, err := tools.New(model, store, opts)
+	if err != nil {
+		return err
+	}
+	r, err := svc.Roots(ctx)
+	if err != nil {
+		return err
+	}
+	if len(r) == 0 {
+		log.Warn("no readable folders: the index is empty and no --root was given; path arguments will be refused")
+	}
+	n, _ := store.Count(ctx)
+	log.Info("serving", "model", model.ID(), "store", store.String(), "images", n, "roots", strings.Join(r, ","),
+		"ingest", *allowIngest, "urls", *allowURLs)
+
+	srv := mcp.NewServer(svc, mcp.Options{Version: version, Logger: log})
+	if *httpAddr == "" {
+		err := server.NewStdioServer(srv).Listen(ctx, stdin, stdout)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("stdio: %w", err)
+		}
+		log.Info("stopped")
+		return nil
+	}
+	return serveHTTP(ctx, srv, *httpAddr, *token, log)
+}
+
+func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	hs := &http.Server{
+		Handler:           mcp.HTTPHandler(srv, token),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "url", "http://"+ln.Addr().String()+mcp.EndpointPath, "auth", token != "")
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	return nil
+}

@@ -1,3 +1,0 @@
-package mcp
-
-import _ "github.com/mark3labs/mcp-go/server"

@@ -1,0 +1,211 @@
+package tools
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// resolved is an image reference turned into an embedding.
+type resolved struct {
+	vec  []float32
+	id   string // set for id references
+	path string // resolved file, set for path references
+	desc string // for messages and SearchOutput.Query
+}
+
+// RefFromString guesses an ImageRef from one string, for front ends that
+// take a single argument: "data:..." is a data URI, "http://" and
+// "https://" a URL, a UUID an indexed image id, anything else a path.
+func RefFromString(s string) ImageRef {
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(s, "data:"):
+		return ImageRef{DataURI: s}
+	case strings.HasPrefix(s, "http://"), strings.HasPrefix(s, "https://"):
+		return ImageRef{URL: s}
+	case strings.HasPrefix(s, "image://"):
+		return ImageRef{ID: strings.TrimPrefix(s, "image://")}
+	case isUUID(s):
+		return ImageRef{ID: s}
+	}
+	return ImageRef{Path: s}
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resolve embeds the image ref names. field names the argument in errors.
+func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (resolved, error) {
+	set := 0
+	for _, v := range []string{ref.Path, ref.ID, ref.DataURI, ref.URL} {
+		if strings.TrimSpace(v) != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return resolved{}, inputErr(field, "give exactly one of path, id, data_uri or url (got %d)", set)
+	}
+	switch {
+	case ref.ID != "":
+		return s.resolveID(ctx, field, strings.TrimSpace(ref.ID))
+	case ref.Path != "":
+		p, err := s.SafePath(ctx, ref.Path)
+		if err != nil {
+			return resolved{}, prefixField(field+".path", err)
+		}
+		vecs, err := s.model.EmbedImageFiles(ctx, []string{p})
+		if err != nil {
+			if ctx.Err() != nil {
+				return resolved{}, fmt.Errorf("embed %s: %w", p, err)
+			}
+			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, err)
+		}
+		return resolved{vec: vecs[0], path: p, desc: "image " + p}, nil
+	case ref.DataURI != "":
+		data, err := s.decodeDataURI(ref.DataURI)
+		if err != nil {
+			return resolved{}, prefixField(field+".data_uri", err)
+		}
+		return s.embedBytes(ctx, field+".data_uri", "data URI", data, fmt.Sprintf("inline image (%d bytes)", len(data)))
+	default:
+		u := strings.TrimSpace(ref.URL)
+		data, err := s.fetchURL(ctx, u)
+		if err != nil {
+			return resolved{}, prefixField(field+".url", err)
+		}
+		return s.embedBytes(ctx, field+".url", u, data, "image "+u)
+	}
+}
+
+func (s *Service) resolveID(ctx context.Context, field, id string) (resolved, error) {
+	recs, err := s.store.Get(ctx, []string{id})
+	if err != nil {
+		return resolved{}, fmt.Errorf("get %s from %s: %w", id, s.store, err)
+	}
+	if len(recs) == 0 {
+		return resolved{}, inputErr(field+".id", "no indexed image has id %q; use an id from search results", id)
+	}
+	return resolved{vec: recs[0].Vector, id: id, desc: "indexed image " + recs[0].Payload.Path}, nil
+}
+
+// embedBytes decodes, preprocesses and embeds an encoded image exactly as
+// ingest does, so the same bytes give the same vector.
+func (s *Service) embedBytes(ctx context.Context, field, name string, data []byte, desc string) (resolved, error) {
+	px, _, err := s.model.Preprocessor().Bytes(name, data)
+	if err != nil {
+		return resolved{}, inputErr(field, "not a readable image: %v", err)
+	}
+	vecs, err := s.model.EmbedPixels(ctx, [][]float32{px})
+	if err != nil {
+		return resolved{}, fmt.Errorf("embed %s: %w", desc, err)
+	}
+	return resolved{vec: vecs[0], desc: desc}, nil
+}
+
+// prefixField sets the field of an *InputError that has none.
+func prefixField(field string, err error) error {
+	var ie *InputError
+	if errors.As(err, &ie) && ie.Field == "" {
+		return &InputError{Field: field, Msg: ie.Msg}
+	}
+	return err
+}
+
+// decodeDataURI returns the bytes of a base64 data URI, checking the size
+// before decoding.
+func (s *Service) decodeDataURI(uri string) ([]byte, error) {
+	uri = strings.TrimSpace(uri)
+	meta, payload, ok := strings.Cut(strings.TrimPrefix(uri, "data:"), ",")
+	if !strings.HasPrefix(uri, "data:") || !ok {
+		return nil, inputErr("", "not a data URI; expected data:image/png;base64,...")
+	}
+	if !strings.HasSuffix(meta, ";base64") {
+		return nil, inputErr("", "only base64 data URIs are accepted (data:image/...;base64,...)")
+	}
+	if mt := strings.TrimSuffix(meta, ";base64"); mt != "" && !strings.HasPrefix(mt, "image/") && mt != "application/octet-stream" {
+		return nil, inputErr("", "media type %q is not an image", mt)
+	}
+	if n := int64(base64.StdEncoding.DecodedLen(len(payload))); n > s.opts.MaxDataURIBytes+2 {
+		return nil, inputErr("", "image is about %d bytes; at most %d bytes are accepted", n, s.opts.MaxDataURIBytes)
+	}
+	payload = strings.TrimRight(payload, "=")
+	data, err := base64.RawStdEncoding.DecodeString(payload)
+	if err != nil {
+		data, err = base64.RawURLEncoding.DecodeString(payload)
+	}
+	if err != nil {
+		return nil, inputErr("", "bad base64: %v", err)
+	}
+	if int64(len(data)) > s.opts.MaxDataURIBytes {
+		return nil, inputErr("", "image is %d bytes; at most %d bytes are accepted", len(data), s.opts.MaxDataURIBytes)
+	}
+	return data, nil
+}
+
+// SafePath resolves p (absolute, or relative to the single root) with ".."
+// and symlinks followed, and returns it only if the result lies inside an
+// allowed root. Errors are *InputError.
+func (s *Service) SafePath(ctx context.Context, p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return "", inputErr("", "empty path")
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", inputErr("", "path contains a NUL byte")
+	}
+	roots, err := s.Roots(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(roots) == 0 {
+		return "", inputErr("", "no folders are open to this server: the index is empty and no --root was given; refer to images by id or data_uri")
+	}
+	if !filepath.IsAbs(p) {
+		var found string
+		for _, r := range roots {
+			if _, err := os.Lstat(filepath.Join(r, p)); err == nil {
+				found = filepath.Join(r, p)
+				break
+			}
+		}
+		if found == "" {
+			return "", inputErr("", "%q not found under the allowed roots (%s); give an absolute path", p, strings.Join(roots, ", "))
+		}
+		p = found
+	}
+	res, err := filepath.EvalSymlinks(filepath.Clean(p))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", inputErr("", "%s does not exist", p)
+		}
+		return "", inputErr("", "cannot resolve %s: %v", p, err)
+	}
+	for _, r := range roots {
+		if within(r, res) {
+			return res, nil
+		}
+	}
+	return "", inputErr("", "%s is outside the allowed roots (%s)", p, strings.Join(roots, ", "))
+}

@@ -1,0 +1,64 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cliprag/cliprag/tools/ingest"
+)
+
+// IngestImages indexes files or folders inside the allowed roots. It is
+// refused unless Options.AllowIngest is set; one ingest runs at a time.
+func (s *Service) IngestImages(ctx context.Context, in IngestInput) (ingest.Summary, error) {
+	if !s.opts.AllowIngest {
+		return ingest.Summary{}, inputErr("", "ingest is disabled on this server (start it with --allow-ingest)")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if len(in.Paths) == 0 {
+		return ingest.Summary{}, inputErr("paths", "give at least one file or folder inside the allowed roots")
+	}
+	if len(in.Paths) > MaxIngestPaths {
+		return ingest.Summary{}, inputErr("paths", "at most %d paths, got %d", MaxIngestPaths, len(in.Paths))
+	}
+	paths := make([]string, 0, len(in.Paths))
+	for i, p := range in.Paths {
+		r, err := s.SafePath(ctx, p)
+		if err != nil {
+			return ingest.Summary{}, prefixField(fmt.Sprintf("paths[%d]", i), err)
+		}
+		paths = append(paths, r)
+	}
+	s.ingestMu.Lock()
+	defer s.ingestMu.Unlock()
+	sum, err := ingest.Run(ctx, s.model, s.store, ingest.Options{Paths: paths, Tags: s.opts.IngestTags})
+	if err != nil {
+		return sum, fmt.Errorf("ingest: %w", err)
+	}
+	return sum, nil
+}
+
+// IndexStats describes the index: model, store, size, tags and roots.
+func (s *Service) IndexStats(ctx context.Context) (StatsOutput, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	n, err := s.store.Count(ctx)
+	if err != nil {
+		return StatsOutput{}, fmt.Errorf("count %s: %w", s.store, err)
+	}
+	tags, err := s.store.Tags(ctx)
+	if err != nil {
+		return StatsOutput{}, fmt.Errorf("tags of %s: %w", s.store, err)
+	}
+	if tags == nil {
+		tags = map[string]int{}
+	}
+	roots, err := s.Roots(ctx)
+	if err != nil {
+		return StatsOutput{}, err
+	}
+	if roots == nil {
+		roots = []string{}
+	}
+	return StatsOutput{Model: s.model.ID(), Dim: s.model.Dim(), Store: s.store.String(), Images: n, Tags: tags, Roots: roots}, nil
+}

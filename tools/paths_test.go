@@ -1,0 +1,323 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pathService is a Service with roots only, for the checks that read no
+// model: path safety, data URIs and URL fetching.
+func pathService(t *testing.T, roots ...string) *Service {
+	t.Helper()
+	s := &Service{opts: Options{Roots: roots, MaxDataURIBytes: 1000, MaxURLBytes: 1000, URLTimeout: DefaultURLTimeout, MaxRedirects: 3, Timeout: DefaultTimeout}, checkAddr: publicAddr}
+	for _, r := range roots {
+		res, err := filepath.EvalSymlinks(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.explicitRoots = append(s.explicitRoots, res)
+	}
+	return s
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSafePath(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	writeFile(t, filepath.Join(root, "a.png"), []byte("x"))
+	writeFile(t, filepath.Join(root, "sub", "b.png"), []byte("x"))
+	writeFile(t, filepath.Join(outside, "secret.png"), []byte("x"))
+	if err := os.Symlink(filepath.Join(outside, "secret.png"), filepath.Join(root, "escape.png")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "escapedir")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "sub", "b.png"), filepath.Join(root, "inner.png")); err != nil {
+		t.Fatal(err)
+	}
+	// A root reached through a symlink resolves to the same place.
+	if err := os.Symlink(root, filepath.Join(base, "rootlink")); err != nil {
+		t.Fatal(err)
+	}
+	s := pathService(t, filepath.Join(base, "rootlink"))
+	tests := []struct {
+		name, in, want string // want "" means refused
+	}{
+		{"absolute inside", filepath.Join(root, "a.png"), filepath.Join(root, "a.png")},
+		{"relative", "sub/b.png", filepath.Join(root, "sub", "b.png")},
+		{"through root symlink", filepath.Join(base, "rootlink", "a.png"), filepath.Join(root, "a.png")},
+		{"dotdot staying inside", filepath.Join(root, "sub", "..", "a.png"), filepath.Join(root, "a.png")},
+		{"symlink inside", filepath.Join(root, "inner.png"), filepath.Join(root, "sub", "b.png")},
+		{"dotdot escape", filepath.Join(root, "..", "outside", "secret.png"), ""},
+		{"relative dotdot escape", "../outside/secret.png", ""},
+		{"absolute outside", filepath.Join(outside, "secret.png"), ""},
+		{"etc passwd", "/etc/passwd", ""},
+		{"symlink escape", filepath.Join(root, "escape.png"), ""},
+		{"symlinked dir escape", filepath.Join(root, "escapedir", "secret.png"), ""},
+		{"missing", filepath.Join(root, "nope.png"), ""},
+		{"empty", "  ", ""},
+		{"nul", "a.png\x00", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.SafePath(context.Background(), tc.in)
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("SafePath(%q) = %q, want refusal", tc.in, got)
+				}
+				if !IsInputError(err) {
+					t.Fatalf("error %v is not an *InputError", err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("SafePath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSafePathNoRoots(t *testing.T) {
+	s := pathService(t)
+	s.store = emptyStore{}
+	_, err := s.SafePath(context.Background(), "/etc/passwd")
+	if err == nil || !strings.Contains(err.Error(), "no folders") {
+		t.Fatalf("err = %v, want no-folders refusal", err)
+	}
+}
+
+func TestMinimalRoots(t *testing.T) {
+	got := minimalRoots([]string{"/a/b", "/a", "/ab", "/c/d", "/c/d/e"})
+	want := []string{"/a", "/ab", "/c/d"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("minimalRoots = %v, want %v", got, want)
+	}
+}
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 100, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestDecodeDataURI(t *testing.T) {
+	s := pathService(t)
+	s.opts.MaxDataURIBytes = 600
+	small := []byte(strings.Repeat("a", 500))
+	big := []byte(strings.Repeat("a", 700))
+	enc := base64.StdEncoding.EncodeToString
+	tests := []struct {
+		name, uri string
+		ok        bool
+	}{
+		{"png", "data:image/png;base64," + enc(small), true},
+		{"no media type", "data:;base64," + enc(small), true},
+		{"unpadded", "data:image/png;base64," + strings.TrimRight(enc(small[:499]), "="), true},
+		{"too big", "data:image/png;base64," + enc(big), false},
+		{"not base64", "data:image/png," + string(small), false},
+		{"text", "data:text/plain;base64," + enc(small), false},
+		{"bad base64", "data:image/png;base64,@@@@", false},
+		{"not data", "image/png;base64," + enc(small), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.decodeDataURI(tc.uri)
+			if tc.ok != (err == nil) {
+				t.Fatalf("decodeDataURI: err = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !IsInputError(err) {
+				t.Fatalf("error %v is not an *InputError", err)
+			}
+			if tc.ok && !bytes.HasPrefix(small, got) {
+				t.Fatalf("decoded %d bytes differ from the input", len(got))
+			}
+		})
+	}
+}
+
+func TestPublicAddr(t *testing.T) {
+	for _, a := range []string{"127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fe80::1", "fc00::1", "0.0.0.0", "::", "100.64.0.1", "::ffff:127.0.0.1", "224.0.0.1"} {
+		if publicAddr(netip.MustParseAddr(a)) == nil {
+			t.Errorf("%s accepted, want refused", a)
+		}
+	}
+	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2606:4700::1111", "93.184.216.34"} {
+		if err := publicAddr(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("%s refused: %v", a, err)
+		}
+	}
+}
+
+func TestFetchURL(t *testing.T) {
+	img := pngBytes(t, 10, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/img.png":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(img)
+		case "/big":
+			w.Write(bytes.Repeat([]byte("x"), 5000))
+		case "/redirect":
+			http.Redirect(w, r, "/img.png", http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+
+	t.Run("disabled", func(t *testing.T) {
+		s := pathService(t)
+		_, err := s.fetchURL(ctx, srv.URL+"/img.png")
+		if err == nil || !strings.Contains(err.Error(), "--allow-urls") {
+			t.Fatalf("err = %v, want disabled", err)
+		}
+	})
+	t.Run("loopback refused at dial", func(t *testing.T) {
+		s := pathService(t)
+		s.opts.AllowURLs = true
+		for _, u := range []string{srv.URL + "/img.png", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/img.png"} {
+			_, err := s.fetchURL(ctx, u)
+			if err == nil || !strings.Contains(err.Error(), "loopback") || !IsInputError(err) {
+				t.Fatalf("fetch %s: err = %v, want loopback refusal", u, err)
+			}
+		}
+	})
+	// The remaining cases reach the test server, which is on loopback.
+	s := pathService(t)
+	s.opts.AllowURLs = true
+	s.checkAddr = func(a netip.Addr) error {
+		if a.IsLoopback() {
+			return nil
+		}
+		return publicAddr(a)
+	}
+	tests := []struct {
+		name, url, errHas string
+	}{
+		{"ok", srv.URL + "/img.png", ""},
+		{"redirect", srv.URL + "/redirect", ""},
+		{"too big", srv.URL + "/big", "larger than"},
+		{"404", srv.URL + "/missing", "404"},
+		{"redirect loop", srv.URL + "/loop", "redirects"},
+		{"scheme", "file:///etc/passwd", "only http and https"},
+		{"ftp", "ftp://example.com/a.png", "only http and https"},
+		{"credentials", "http://u:p@example.com/a.png", "credentials"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.fetchURL(ctx, tc.url)
+			if tc.errHas == "" {
+				if err != nil || !bytes.Equal(got, img) {
+					t.Fatalf("fetch: %d bytes, %v", len(got), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.errHas)
+			}
+		})
+	}
+}
+
+func TestThumbnailImage(t *testing.T) {
+	tests := []struct{ w, h, max, ww, wh int }{
+		{1000, 500, 256, 256, 128},
+		{500, 1000, 256, 128, 256},
+		{100, 80, 256, 100, 80},
+		{3000, 2, 256, 256, 1},
+		{1024, 1024, 1024, 1024, 1024},
+	}
+	for _, tc := range tests {
+		img, _ := png.Decode(bytes.NewReader(pngBytes(t, tc.w, tc.h)))
+		data, err := ThumbnailImage(img, tc.max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("thumbnail is not a JPEG: %v", err)
+		}
+		if b := got.Bounds(); b.Dx() != tc.ww || b.Dy() != tc.wh {
+			t.Errorf("%dx%d max %d: got %dx%d, want %dx%d", tc.w, tc.h, tc.max, b.Dx(), b.Dy(), tc.ww, tc.wh)
+		}
+	}
+	if _, err := ThumbnailImage(image.NewRGBA(image.Rect(0, 0, 4, 4)), 0); err == nil {
+		t.Error("max side 0 accepted")
+	}
+}
+
+func TestRefFromString(t *testing.T) {
+	id := "0d6f7a38-8c5e-5b8a-9a43-2f5a8b0c1d2e"
+	tests := []struct {
+		in   string
+		want ImageRef
+	}{
+		{"data:image/png;base64,AAAA", ImageRef{DataURI: "data:image/png;base64,AAAA"}},
+		{"https://example.com/a.png", ImageRef{URL: "https://example.com/a.png"}},
+		{id, ImageRef{ID: id}},
+		{"image://" + id, ImageRef{ID: id}},
+		{"/home/me/a.png", ImageRef{Path: "/home/me/a.png"}},
+		{" photos/a.png ", ImageRef{Path: "photos/a.png"}},
+	}
+	for _, tc := range tests {
+		if got := RefFromString(tc.in); got != tc.want {
+			t.Errorf("RefFromString(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTopK(t *testing.T) {
+	tests := []struct {
+		in, want int
+		ok       bool
+	}{{0, DefaultTopK, true}, {1, 1, true}, {100, 100, true}, {101, 0, false}, {-1, 0, false}}
+	for _, tc := range tests {
+		got, err := topK(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("topK(%d) = %d, %v", tc.in, got, err)
+		}
+		var ie *InputError
+		if err != nil && (!errors.As(err, &ie) || ie.Field != "top_k") {
+			t.Errorf("topK(%d) error %v is not an InputError on top_k", tc.in, err)
+		}
+	}
+}

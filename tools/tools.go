@@ -1,0 +1,200 @@
+// Package tools implements cliprag's agent operations once, independent of
+// any transport: text-to-image search, image-to-image search, zero-shot
+// classification, image comparison, ingest and index statistics. The MCP
+// server (package mcp), the langchaingo agent tools and rag-search are thin
+// front ends over a *Service.
+//
+// Every input is validated with limits; a bad argument is an *InputError
+// whose message tells the caller (often a language model) how to fix it.
+// Files are read only under the allowed roots, with ".." and symlinks
+// resolved before the check, and URLs are fetched only when enabled, with
+// size and time limits and private, loopback and link-local addresses
+// refused at dial time.
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/retriever"
+)
+
+// Limits on inputs.
+const (
+	DefaultTopK          = 5
+	MaxTopK              = 100
+	MaxQueryChars        = 1000
+	MaxLabels            = 100
+	MaxLabelChars        = 200
+	MaxTemplateChars     = 200
+	MaxIngestPaths       = 100
+	DefaultMaxDataURI    = 10 << 20 // bytes, decoded
+	DefaultTimeout       = 2 * time.Minute
+	DefaultURLTimeout    = 20 * time.Second
+	DefaultMaxRedirects  = 3
+	ThumbnailMaxSide     = 256  // tool results
+	ResourceMaxSide      = 1024 // resources/read
+	DefaultThumbnailJPEG = 80   // JPEG quality of thumbnails
+)
+
+// Options configures a Service. The zero value is usable: roots are the
+// folders already in the index, ingest and URLs are off.
+type Options struct {
+	// Roots are the folders whose files may be read (path image references,
+	// ingest, thumbnails). Empty: the folders that hold indexed images,
+	// computed once from the store.
+	Roots []string
+	// AllowIngest enables IngestImages.
+	AllowIngest bool
+	// AllowURLs enables http(s) image references.
+	AllowURLs bool
+	// MaxDataURIBytes limits the decoded size of data: URIs (default 10 MB).
+	MaxDataURIBytes int64
+	// Timeout bounds every call (default 2 minutes); the caller's ctx also applies.
+	Timeout time.Duration
+	// MaxURLBytes limits a fetched image (default MaxDataURIBytes).
+	MaxURLBytes int64
+	// URLTimeout bounds one URL fetch, redirects included (default 20 s).
+	URLTimeout time.Duration
+	// MaxRedirects a URL fetch follows (default 3).
+	MaxRedirects int
+	// IngestTags are zero-shot labels stored with images that IngestImages adds.
+	IngestTags []string
+}
+
+// Service runs the operations over one model and one store. It is safe for
+// concurrent use; the model and store are shared.
+type Service struct {
+	model *embed.Model
+	store retriever.Store
+	opts  Options
+
+	explicitRoots []string // resolved Options.Roots; nil when roots come from the index
+
+	rootsMu sync.Mutex
+	roots   []string // resolved roots from the index, cached once non-empty
+
+	ingestMu sync.Mutex // one ingest at a time
+
+	// checkAddr vets every address a URL fetch dials; tests replace it to
+	// reach 127.0.0.1. Production code never changes it.
+	checkAddr func(netip.Addr) error
+}
+
+// New returns a Service over model and store. Roots in opts that do not
+// exist are an error.
+func New(model *embed.Model, store retriever.Store, opts Options) (*Service, error) {
+	if model == nil || store == nil {
+		return nil, errors.New("tools: model and store are required")
+	}
+	if opts.MaxDataURIBytes <= 0 {
+		opts.MaxDataURIBytes = DefaultMaxDataURI
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxURLBytes <= 0 {
+		opts.MaxURLBytes = opts.MaxDataURIBytes
+	}
+	if opts.URLTimeout <= 0 {
+		opts.URLTimeout = DefaultURLTimeout
+	}
+	if opts.MaxRedirects <= 0 {
+		opts.MaxRedirects = DefaultMaxRedirects
+	}
+	s := &Service{model: model, store: store, opts: opts, checkAddr: publicAddr}
+	for _, r := range opts.Roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("root %s: %w", r, err)
+		}
+		res, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, fmt.Errorf("root %s: %w", r, err)
+		}
+		s.explicitRoots = append(s.explicitRoots, res)
+	}
+	if len(opts.Roots) > 0 {
+		s.explicitRoots = minimalRoots(s.explicitRoots)
+	}
+	return s, nil
+}
+
+// Model returns the model the service embeds with.
+func (s *Service) Model() *embed.Model { return s.model }
+
+// Store returns the index the service searches.
+func (s *Service) Store() retriever.Store { return s.store }
+
+// Options returns the options in effect, defaults filled in.
+func (s *Service) Options() Options { return s.opts }
+
+// withTimeout bounds a call by Options.Timeout.
+func (s *Service) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.Timeout)
+}
+
+// Roots returns the resolved folders files may be read from. With no
+// Options.Roots they are the folders of the indexed images (computed once
+// the index is non-empty, then cached).
+func (s *Service) Roots(ctx context.Context) ([]string, error) {
+	if len(s.opts.Roots) > 0 {
+		return s.explicitRoots, nil
+	}
+	s.rootsMu.Lock()
+	defer s.rootsMu.Unlock()
+	if s.roots != nil {
+		return s.roots, nil
+	}
+	dirs := map[string]bool{}
+	err := s.store.Files(ctx, func(f retriever.FileEntry) error {
+		if f.Path != "" {
+			dirs[filepath.Dir(f.Path)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list indexed folders in %s: %w", s.store, err)
+	}
+	var roots []string
+	for d := range dirs {
+		if res, err := filepath.EvalSymlinks(d); err == nil {
+			roots = append(roots, res)
+		}
+	}
+	roots = minimalRoots(roots)
+	if len(roots) > 0 {
+		s.roots = roots
+	}
+	return roots, nil
+}
+
+// minimalRoots sorts roots and drops those inside another.
+func minimalRoots(roots []string) []string {
+	sort.Strings(roots)
+	var out []string
+	for _, r := range roots {
+		if len(out) > 0 && within(out[len(out)-1], r) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// within reports whether path is root or below it; both must be clean and absolute.
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return false
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)))
+}
