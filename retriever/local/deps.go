@@ -1,3 +1,0 @@
-package local
-
-import _ "go.etcd.io/bbolt"

@@ -1,3 +1,0 @@
-package local
-
-import _ "github.com/coder/hnsw"
