@@ -48,6 +48,9 @@ func (e *HTTPError) Error() string {
 // ErrHashMismatch is wrapped by errors for downloads whose sha256 is wrong.
 var ErrHashMismatch = errors.New("sha256 mismatch")
 
+// defaultBackoff is the pause before a retry; tests shorten it.
+var defaultBackoff = 500 * time.Millisecond
+
 var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // etagSHA256 returns the sha256 carried by an ETag-like header, or "".
@@ -69,7 +72,7 @@ func Fetch(ctx context.Context, url, dest string, o FetchOptions) (string, error
 		o.Attempts = 4
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = 500 * time.Millisecond
+		o.Backoff = defaultBackoff
 	}
 	if o.Label == "" {
 		o.Label = filepath.Base(dest)

@@ -41,15 +41,14 @@ func newProgress(w io.Writer, label string, base, total int64) *progress {
 	}
 	p.last = p.start
 	if !p.tty {
-		what := "downloading"
+		what := "downloading " + label
 		if base > 0 {
-			what = fmt.Sprintf("resuming at %s", human(base))
+			what = fmt.Sprintf("resuming %s at %s", label, human(base))
 		}
 		if total >= 0 {
-			fmt.Fprintf(w, "%s %s (%s)\n", what, label, human(total))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", what, label)
+			what += " (" + human(total) + ")"
 		}
+		fmt.Fprintln(w, what)
 	}
 	return p
 }
