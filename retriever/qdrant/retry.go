@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	qc "github.com/qdrant/go-client/qdrant"
@@ -107,8 +108,11 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string {
 	hint := ""
-	if len(e.Addr) > 5 && e.Addr[len(e.Addr)-5:] == ":6333" {
+	if strings.HasSuffix(e.Addr, ":6333") {
 		hint = " (6333 is Qdrant's HTTP port; cliprag speaks gRPC, by default on 6334)"
+	}
+	if e.Err != nil && strings.Contains(e.Err.Error(), "tls:") {
+		hint += " (TLS handshake failed: use qdrant:// for a server without TLS, qdrants:// for one with it)"
 	}
 	return fmt.Sprintf("cannot reach Qdrant at %s%s for %s after %d attempts: %v; "+
 		"start Qdrant (docker run -p 6333:6333 -p 6334:6334 qdrant/qdrant, a managed cluster, "+
