@@ -137,6 +137,14 @@ func Decode(name string, data []byte, opt DecodeOptions) (img image.Image, info 
 		}
 	case "webp":
 		img, err = webp.Decode(bytes.NewReader(data))
+		if err == nil {
+			switch m := img.(type) {
+			case *image.YCbCr:
+				img = webpToRGB(m, nil, 0)
+			case *image.NYCbCrA:
+				img = webpToRGB(&m.YCbCr, m.A, m.AStride)
+			}
+		}
 	case "bmp":
 		img, err = bmp.Decode(bytes.NewReader(data))
 	case "tiff":

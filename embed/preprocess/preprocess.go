@@ -151,6 +151,7 @@ type workspace struct {
 	tmp32 []int32
 	out   []uint8
 	out32 []int32
+	xi, yi []int
 	ch    coeffs
 	cv    coeffs
 }
@@ -311,18 +312,14 @@ func resizeInt32(ws *workspace, r raster, tw, th, cx, cy, s int, needH, needV bo
 func resizeNearest(ws *workspace, r raster, tw, th, cx, cy, s int) []uint8 {
 	const ch = 3
 	ws.out = growBytes(ws.out, s*s*ch)
+	ws.xi = nearestTable(ws.xi, r.w, tw)
+	ws.yi = nearestTable(ws.yi, r.h, th)
 	for y := 0; y < s; y++ {
-		sy := cy + y
-		if th != r.h {
-			sy = nearestIndex(cy+y, r.h, th)
-		}
+		sy := ws.yi[cy+y]
 		row := r.pix[sy*r.w*ch : (sy+1)*r.w*ch]
 		out := ws.out[y*s*ch : (y+1)*s*ch]
 		for x := 0; x < s; x++ {
-			sx := cx + x
-			if tw != r.w {
-				sx = nearestIndex(cx+x, r.w, tw)
-			}
+			sx := ws.xi[cx+x]
 			out[3*x], out[3*x+1], out[3*x+2] = row[3*sx], row[3*sx+1], row[3*sx+2]
 		}
 	}

@@ -234,18 +234,29 @@ func resampleV32(dst, src []int32, srcStride, xoff, rowLen, srcY0 int, c *coeffs
 	}
 }
 
-// nearestIndex is the source index Pillow's nearest-neighbour scaling
-// (ImagingScaleAffine) reads for output index i.
-func nearestIndex(i, in, out int) int {
-	v := (float64(i) + 0.5) * (float64(in) / float64(out))
-	if v < 0 {
-		return -1
+// nearestTable returns the source index of each of the out output samples
+// as Pillow's ImagingScaleAffine computes it: a running float64 sum
+// starting at scale/2, truncated (the running sum, not (i+0.5)*scale,
+// decides the ties).
+func nearestTable(t []int, in, out int) []int {
+	t = growInts(t, out)
+	if in == out {
+		for i := range t {
+			t[i] = i
+		}
+		return t
 	}
-	j := int(v)
-	if j >= in {
-		j = in - 1
+	scale := float64(in) / float64(out)
+	xo := scale * 0.5
+	for i := range t {
+		j := int(xo)
+		if j >= in {
+			j = in - 1
+		}
+		t[i] = j
+		xo += scale
 	}
-	return j
+	return t
 }
 
 func growInts(s []int, n int) []int {
