@@ -1,8 +1,19 @@
 // Package tokenizer implements CLIP's byte-level BPE and BERT WordPiece
 // tokenizers in pure Go.
+//
+// Both produce exactly the ids of the reference implementations: BPE follows
+// OpenAI's simple_tokenizer.py (with NFC normalisation standing in for
+// ftfy.fix_text) and WordPiece follows BERT's tokenizer as Chinese-CLIP uses
+// it. Load picks the tokenizer from a file or a model directory.
 package tokenizer
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
 
 // Tokenizer turns text into token ids for a CLIP text tower.
 type Tokenizer interface {
@@ -15,5 +26,47 @@ type Tokenizer interface {
 	PadID() int64
 }
 
-// Load loads a tokenizer from path. TODO(tokenizer helper): implement.
-func Load(path string) (Tokenizer, error) { return nil, errors.New("tokenizer: not implemented") }
+// Both tokenizers implement Tokenizer.
+var (
+	_ Tokenizer = (*BPE)(nil)
+	_ Tokenizer = (*WordPiece)(nil)
+)
+
+// Names of the files Load looks for in a directory, in this order.
+var dirFiles = []string{"tokenizer.json", "vocab.txt", "bpe_simple_vocab_16e6.txt.gz"}
+
+// Load loads a tokenizer from path:
+//   - a .gz file (OpenAI's bpe_simple_vocab_16e6.txt.gz): CLIP BPE, context 77;
+//   - a .txt file (vocab.txt): lower-casing BERT WordPiece, context 52;
+//   - a .json file (tokenizer.json): the BPE or WordPiece model it describes;
+//   - a directory: the first of tokenizer.json, vocab.txt and
+//     bpe_simple_vocab_16e6.txt.gz found in it.
+func Load(path string) (Tokenizer, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer: %w", err)
+	}
+	if fi.IsDir() {
+		for _, name := range dirFiles {
+			p := filepath.Join(path, name)
+			if _, err := os.Stat(p); err == nil {
+				return loadFile(p)
+			}
+		}
+		return nil, fmt.Errorf("load tokenizer: no %s in %s", strings.Join(dirFiles, ", "), path)
+	}
+	return loadFile(path)
+}
+
+func loadFile(path string) (Tokenizer, error) {
+	lower := strings.ToLower(path)
+	switch {
+	case strings.HasSuffix(lower, ".gz"):
+		return LoadCLIPMerges(path)
+	case strings.HasSuffix(lower, ".txt"):
+		return LoadVocab(path)
+	case strings.HasSuffix(lower, ".json"):
+		return LoadJSON(path)
+	}
+	return nil, errors.New("load tokenizer: " + path + " is not a tokenizer file (want tokenizer.json, vocab.txt or bpe_simple_vocab_16e6.txt.gz)")
+}
