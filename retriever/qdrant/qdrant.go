@@ -33,6 +33,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -44,6 +45,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cliprag/cliprag/retriever"
@@ -176,10 +178,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
 
+	if cfg.APIKey != "" && !cfg.UseTLS && !isLoopback(cfg.Host) {
+		slog.Warn("qdrant: sending the API key without TLS; use qdrants:// for a remote server", "addr", s.addr)
+	}
 	client, err := qc.NewClient(&qc.Config{
-		Host:      cfg.Host,
-		Port:      cfg.Port,
-		APIKey:    cfg.APIKey,
+		Host: cfg.Host,
+		Port: cfg.Port,
+		// The key goes in through apiKeyInterceptor: the client's own
+		// warns once per pooled connection, even for a loopback server.
 		UseTLS:    cfg.UseTLS,
 		TLSConfig: tlsCfg,
 		// Open checks the version itself, with an error rather than a log line.
@@ -197,6 +203,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 				MinConnectTimeout: 5 * time.Second,
 			}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256 << 20)),
+			grpc.WithChainUnaryInterceptor(apiKeyInterceptor(cfg.APIKey)),
 		},
 	})
 	if err != nil {
@@ -220,6 +227,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("qdrant: server at %s is version %s; cliprag needs Qdrant 1.16 or newer (it records the model in collection metadata)", s.addr, s.version)
 	}
 	return s, nil
+}
+
+// apiKeyInterceptor sends key as the api-key header of every call.
+func apiKeyInterceptor(key string) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if key != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "api-key", key)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+// isLoopback reports whether host is localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validCollectionName rejects names Qdrant cannot hold.

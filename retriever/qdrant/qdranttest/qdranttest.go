@@ -13,6 +13,7 @@ package qdranttest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,11 +139,14 @@ type Server struct {
 	cmd    *exec.Cmd
 	waitCh chan error // receives cmd.Wait's result
 	log    *os.File
+	env    []string
 }
 
 // StartServer starts a private Qdrant from CLIPRAG_QDRANT_BIN, skipping t
-// when it is unset (failing under CI=true), and stops it in t.Cleanup.
-func StartServer(t testing.TB) *Server {
+// when it is unset (failing under CI=true), and stops it in t.Cleanup. env
+// adds QDRANT__... settings ("QDRANT__SERVICE__API_KEY=k"); with
+// "QDRANT__SERVICE__ENABLE_TLS=true" the readiness probe uses HTTPS.
+func StartServer(t testing.TB, env ...string) *Server {
 	t.Helper()
 	bin := os.Getenv(EnvBin)
 	if bin == "" {
@@ -150,7 +155,7 @@ func StartServer(t testing.TB) *Server {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s: %v", EnvBin, err)
 	}
-	s := &Server{Bin: bin, Dir: t.TempDir(), HTTPPort: freePort(t), GRPCPort: freePort(t), t: t}
+	s := &Server{Bin: bin, Dir: t.TempDir(), HTTPPort: freePort(t), GRPCPort: freePort(t), t: t, env: env}
 	for s.GRPCPort == s.HTTPPort {
 		s.GRPCPort = freePort(t)
 	}
@@ -199,6 +204,7 @@ func (s *Server) Start() error {
 		"QDRANT__STORAGE__SNAPSHOTS_PATH="+filepath.Join(s.Dir, "snapshots"),
 		"QDRANT__TELEMETRY_DISABLED=true",
 	)
+	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	if err := cmd.Start(); err != nil {
@@ -211,6 +217,12 @@ func (s *Server) Start() error {
 	deadline := time.Now().Add(60 * time.Second)
 	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", s.HTTPPort)
 	client := &http.Client{Timeout: time.Second}
+	if slices.Contains(s.env, "QDRANT__SERVICE__ENABLE_TLS=true") {
+		url = "https" + strings.TrimPrefix(url, "http")
+		// Only asks whether the local test server is up; the code under
+		// test verifies certificates.
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	}
 	for {
 		select {
 		case err := <-exited:
