@@ -145,15 +145,15 @@ func (p Preprocessor) scaledMinSide() int { return 2 * p.Size }
 
 // workspace holds the reusable buffers of one preprocessing call.
 type workspace struct {
-	src   []uint8
-	src32 []int32
-	tmp   []uint8
-	tmp32 []int32
-	out   []uint8
-	out32 []int32
+	src    []uint8
+	src32  []int32
+	tmp    []uint8
+	tmp32  []int32
+	out    []uint8
+	out32  []int32
 	xi, yi []int
-	ch    coeffs
-	cv    coeffs
+	ch     coeffs
+	cv     coeffs
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}

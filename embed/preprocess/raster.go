@@ -259,34 +259,114 @@ func opaqueRGBA64(m *image.RGBA64) bool {
 	return true
 }
 
-// ycbcrToRGB converts m into interleaved RGB with the same arithmetic as
-// color.YCbCrToRGB (what image/jpeg's images yield through At).
+// ycbcrToRGB converts m (as image/jpeg decodes it, chroma still
+// subsampled) into interleaved RGB the way libjpeg-turbo's default
+// decompression does, which is what Pillow sees: "fancy" triangle-filter
+// upsampling of 4:2:0 and 4:2:2 chroma and jdcolor.c's fixed-point
+// conversion. Other subsampling ratios replicate chroma samples.
 func ycbcrToRGB(dst []uint8, m *image.YCbCr) {
-	b := m.Bounds()
-	w := b.Dx()
-	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		yo := m.YOffset(b.Min.X, y)
-		for x := b.Min.X; x < b.Max.X; x++ {
-			ci := m.COffset(x, y)
-			yy := int32(m.Y[yo+x-b.Min.X]) * 0x10101
-			cb := int32(m.Cb[ci]) - 128
-			cr := int32(m.Cr[ci]) - 128
-			r := yy + 91881*cr
-			g := yy - 22554*cb - 46802*cr
-			bl := yy + 116130*cb
-			dst[i] = clampYCC(r)
-			dst[i+1] = clampYCC(g)
-			dst[i+2] = clampYCC(bl)
-			i += 3
+	b := m.Rect
+	w, h := b.Dx(), b.Dy()
+	cb := make([]uint8, w+2)
+	cr := make([]uint8, w+2)
+	fancy := b.Min == image.Point{} &&
+		(m.SubsampleRatio == image.YCbCrSubsampleRatio420 || m.SubsampleRatio == image.YCbCrSubsampleRatio422)
+	cw := (w + 1) / 2
+	ch := h
+	if m.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		ch = (h + 1) / 2
+	}
+	for y := 0; y < h; y++ {
+		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
+		switch {
+		case fancy && m.SubsampleRatio == image.YCbCrSubsampleRatio420:
+			k, far := y/2, y/2-1
+			if y%2 == 1 {
+				far = k + 1
+			}
+			far = max(0, min(far, ch-1))
+			fancyH2V2(cb, m.Cb[k*m.CStride:], m.Cb[far*m.CStride:], cw)
+			fancyH2V2(cr, m.Cr[k*m.CStride:], m.Cr[far*m.CStride:], cw)
+		case fancy:
+			fancyH2V1(cb, m.Cb[y*m.CStride:], cw)
+			fancyH2V1(cr, m.Cr[y*m.CStride:], cw)
+		default:
+			for x := 0; x < w; x++ {
+				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
+				cb[x], cr[x] = m.Cb[ci], m.Cr[ci]
+			}
+		}
+		out := dst[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			yy := int32(yrow[x])
+			u := int32(cb[x]) - 128
+			v := int32(cr[x]) - 128
+			out[3*x] = clamp255(yy + (91881*v+32768)>>16)
+			out[3*x+1] = clamp255(yy + (-22554*u+32768-46802*v)>>16)
+			out[3*x+2] = clamp255(yy + (116130*u+32768)>>16)
 		}
 	}
-	_ = w
 }
 
-func clampYCC(v int32) uint8 {
-	if uint32(v)&0xff000000 == 0 {
-		return uint8(v >> 16)
+func clamp255(v int32) uint8 {
+	if v < 0 {
+		return 0
 	}
-	return uint8(^(v >> 31))
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// fancyH2V2 is libjpeg's h2v2_fancy_upsample for one output row: near is
+// the nearer chroma row (weight 3), far the other (weight 1).
+func fancyH2V2(out, near, far []uint8, cw int) {
+	col := func(i int) int32 {
+		if i >= cw {
+			i = cw - 1
+		}
+		return int32(near[i])*3 + int32(far[i])
+	}
+	this := col(0)
+	if cw == 1 {
+		out[0] = uint8((this*4 + 8) >> 4)
+		out[1] = uint8((this*4 + 7) >> 4)
+		return
+	}
+	next := col(1)
+	out[0] = uint8((this*4 + 8) >> 4)
+	out[1] = uint8((this*3 + next + 7) >> 4)
+	last := this
+	this = next
+	o := 2
+	for c := 2; c < cw; c++ {
+		next = col(c)
+		out[o] = uint8((this*3 + last + 8) >> 4)
+		out[o+1] = uint8((this*3 + next + 7) >> 4)
+		last, this = this, next
+		o += 2
+	}
+	out[o] = uint8((this*3 + last + 8) >> 4)
+	out[o+1] = uint8((this*4 + 7) >> 4)
+}
+
+// fancyH2V1 is libjpeg's h2v1_fancy_upsample for one row.
+func fancyH2V1(out, in []uint8, cw int) {
+	if cw == 1 {
+		out[0], out[1] = in[0], in[0]
+		return
+	}
+	v := int32(in[0])
+	out[0] = in[0]
+	out[1] = uint8((v*3 + int32(in[1]) + 2) >> 2)
+	o := 2
+	for c := 1; c < cw-1; c++ {
+		v = int32(in[c]) * 3
+		out[o] = uint8((v + int32(in[c-1]) + 1) >> 2)
+		out[o+1] = uint8((v + int32(in[c+1]) + 2) >> 2)
+		o += 2
+	}
+	v = int32(in[cw-1])
+	out[o] = uint8((v*3 + int32(in[cw-2]) + 1) >> 2)
+	out[o+1] = in[cw-1]
 }
