@@ -24,7 +24,7 @@ type FetchOptions struct {
 	Header   http.Header   // extra request headers (e.g. Authorization)
 	Progress io.Writer     // progress output; nil for none
 	Label    string        // name shown in progress lines; empty: the file name
-	Client   *http.Client  // nil: http.DefaultClient's transport
+	Client   *http.Client  // nil: a client with proxies from the environment and set-up timeouts
 	Attempts int           // tries, each resuming the partial file; 0 means 4
 	Backoff  time.Duration // pause before a retry; 0 means 500ms
 }
@@ -47,6 +47,15 @@ func (e *HTTPError) Error() string {
 
 // ErrHashMismatch is wrapped by errors for downloads whose sha256 is wrong.
 var ErrHashMismatch = errors.New("sha256 mismatch")
+
+// defaultClient takes proxies from the environment and bounds connection
+// set-up; the transfer itself is bounded by the caller's context.
+var defaultClient = func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSHandshakeTimeout = 30 * time.Second
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: tr}
+}()
 
 // defaultBackoff is the pause before a retry; tests shorten it.
 var defaultBackoff = 500 * time.Millisecond
@@ -163,7 +172,7 @@ func fetchOnce(ctx context.Context, url, part string, o FetchOptions) (sum, serv
 	}
 	base := o.Client
 	if base == nil {
-		base = http.DefaultClient
+		base = defaultClient
 	}
 	client := *base
 	var linked string

@@ -38,7 +38,7 @@ type Request struct {
 	Progress io.Writer // progress output; nil for none
 	Offline  bool      // never touch the network: use the files present or fail
 
-	Client *http.Client // nil: http.DefaultClient
+	Client *http.Client // nil: a client with proxies from the environment and set-up timeouts
 	Verify bool         // re-hash files already present instead of trusting their .sha256 sidecars
 }
 

@@ -49,9 +49,18 @@ var (
 	// known; an unpinned library is recorded on first download and checked on
 	// every later load.
 	releaseLibSHA256 = map[string]string{}
-	// httpClient is used for every download.
-	httpClient = &http.Client{Timeout: 0}
+	// httpClient is used for every download: proxies from the environment,
+	// bounded connection set-up, no limit on the transfer itself (the
+	// context bounds it).
+	httpClient = newHTTPClient()
 )
+
+func newHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSHandshakeTimeout = 30 * time.Second
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: tr}
+}
 
 func releaseBase(opts LibraryOptions) string {
 	if opts.ReleaseURL != "" {

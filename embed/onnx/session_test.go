@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -341,5 +343,41 @@ func TestInitIdempotent(t *testing.T) {
 	}
 	if !strings.HasPrefix(RuntimeVersion(), "1.") {
 		t.Errorf("RuntimeVersion = %q", RuntimeVersion())
+	}
+}
+
+// TestInitFailsThenRecovers runs in a fresh process: a bad ONNXRUNTIME_LIB
+// gives an error naming it, and a later Init with a good path succeeds.
+func TestInitFailsThenRecovers(t *testing.T) {
+	if os.Getenv("CLIPRAG_ONNX_CHILD") == "1" {
+		notLib := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+		if err := os.WriteFile(notLib, []byte("not a shared library"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		good := os.Getenv(EnvLibrary)
+		t.Setenv(EnvLibrary, notLib)
+		err := Init(context.Background(), LibraryOptions{Offline: true})
+		if err == nil || !strings.Contains(err.Error(), EnvLibrary+"="+notLib) {
+			t.Fatalf("bad library: err = %v, want it to name %s", err, EnvLibrary)
+		}
+		if _, err := NewSessionFromFile(filepath.Join("testdata", "matmul.onnx"), SessionOptions{}); err == nil || !strings.Contains(err.Error(), "not initialised") {
+			t.Fatalf("session before Init: err = %v", err)
+		}
+		if err := Init(context.Background(), LibraryOptions{Path: good}); err != nil {
+			t.Fatalf("retry with %s: %v", good, err)
+		}
+		fmt.Println("CHILD OK")
+		return
+	}
+	good := os.Getenv(EnvLibrary)
+	if good == "" {
+		initRuntime(t) // skips, or fails under CI, without a library
+		good = LibraryPath()
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInitFailsThenRecovers$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "CLIPRAG_ONNX_CHILD=1", EnvLibrary+"="+good)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "CHILD OK") {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
