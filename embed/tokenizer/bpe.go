@@ -497,13 +497,16 @@ func (t *BPE) Tokens(text string) []string {
 	return out
 }
 
-// Decode turns ids back into text: start, end and pad ids are dropped, "</w>"
-// becomes a space and the byte characters become bytes again. Unknown ids are
-// skipped.
+// Decode turns ids back into text, for debugging: it stops at the first end
+// id (what follows is padding), drops start ids, special tokens and unknown
+// ids, turns "</w>" into a space and the byte characters back into bytes.
 func (t *BPE) Decode(ids []int64) string {
 	var b strings.Builder
 	for _, id := range ids {
-		if id == t.bos || id == t.eos {
+		if id == t.eos {
+			break
+		}
+		if id == t.bos {
 			continue
 		}
 		tok, ok := t.decoder[id]

@@ -306,9 +306,12 @@ func isControl(r rune) bool {
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !assigned(r)
 }
 
-// assigned reports whether r has a general category other than Cn.
+// assigned reports whether r has a general category other than Cn. (Go's
+// unicode.C table also holds unassigned code points, so the C categories are
+// listed one by one.)
 func assigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
+		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 // isBertWhitespace is BERT's _is_whitespace: space, \t, \n, \r or Zs.
