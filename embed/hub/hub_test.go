@@ -491,3 +491,37 @@ func TestProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestDownloadTinyModel serves the bundled tiny-shapes model (the real files
+// of a model in the Transformers.js layout) as an LFS repository whose first
+// transfer of each file is cut, and checks the copy.
+func TestDownloadTinyModel(t *testing.T) {
+	root := filepath.Join("..", "tinyshapes", "model")
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("tiny model at %s: %v (%d files)", root, err, len(files))
+	}
+	h, srv := newFakeHub(t, files)
+	h.lfs, h.cutOnce = true, true
+	t.Setenv("CLIPRAG_CACHE", t.TempDir())
+	dir, err := Download(context.Background(), Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDir(t, dir, files)
+	if n := h.count("onnx/vision_model.onnx"); n != 2 {
+		t.Errorf("vision model fetched %d times, want 2 (cut + resume)", n)
+	}
+}

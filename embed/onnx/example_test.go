@@ -1,0 +1,30 @@
+package onnx_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/cliprag/cliprag/embed/onnx"
+)
+
+func Example() {
+	ctx := context.Background()
+	// Finds the library (ONNXRUNTIME_LIB, system paths, cache) or fetches it.
+	if err := onnx.Init(ctx, onnx.LibraryOptions{Progress: os.Stderr}); err != nil {
+		log.Fatal(err)
+	}
+	s, err := onnx.NewSessionFromFile("testdata/matmul.onnx", onnx.SessionOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Run(ctx, map[string]onnx.Tensor{
+		"x": {Shape: []int64{1, 4}, Float32: []float32{1, 0, 0, 0}},
+	}, []string{"y"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(out["y"].Shape, out["y"].Float32)
+}
