@@ -49,8 +49,13 @@ type BPE struct {
 	specials map[string]int64 // special tokens recognised inside text
 
 	noCache bool
-	mu      sync.RWMutex
-	cache   map[string][]int64
+	cache   *wordCache
+}
+
+// wordCache maps a pre-token to its ids; it is shared by copies of a BPE.
+type wordCache struct {
+	mu sync.RWMutex
+	m  map[string][]int64
 }
 
 type merge struct {
@@ -141,7 +146,7 @@ func newBPE(s bpeSpec) (*BPE, error) {
 		pad:      s.pad,
 		ctx:      s.ctx,
 		specials: s.specials,
-		cache:    make(map[string][]int64),
+		cache:    &wordCache{m: make(map[string][]int64)},
 	}
 	for tok, id := range s.vocab {
 		if _, dup := t.decoder[id]; !dup || tok < t.decoder[id] {
@@ -419,9 +424,9 @@ func punctEnd(s string, i int) int {
 // appendWord appends the BPE ids of one pre-token.
 func (t *BPE) appendWord(word string, ids *[]int64) {
 	if !t.noCache {
-		t.mu.RLock()
-		cached, ok := t.cache[word]
-		t.mu.RUnlock()
+		t.cache.mu.RLock()
+		cached, ok := t.cache.m[word]
+		t.cache.mu.RUnlock()
 		if ok {
 			*ids = append(*ids, cached...)
 			return
@@ -432,12 +437,12 @@ func (t *BPE) appendWord(word string, ids *[]int64) {
 	if t.noCache {
 		return
 	}
-	t.mu.Lock()
-	if len(t.cache) >= maxCacheEntries {
-		clear(t.cache)
+	t.cache.mu.Lock()
+	if len(t.cache.m) >= maxCacheEntries {
+		clear(t.cache.m)
 	}
-	t.cache[strings.Clone(word)] = out
-	t.mu.Unlock()
+	t.cache.m[strings.Clone(word)] = out
+	t.cache.mu.Unlock()
 }
 
 // bpe merges the byte characters of word, lowest-ranked pair first, every

@@ -70,3 +70,24 @@ func loadFile(path string) (Tokenizer, error) {
 	}
 	return nil, errors.New("load tokenizer: " + path + " is not a tokenizer file (want tokenizer.json, vocab.txt or bpe_simple_vocab_16e6.txt.gz)")
 }
+
+// WithContextLength returns a tokenizer like t whose ContextLength is n (at
+// least 2), for a text tower whose length differs from what the tokenizer
+// files say (Chinese-CLIP's Hugging Face files say 512 where the model was
+// trained with 52, for example). It shares t's vocabulary.
+func WithContextLength(t Tokenizer, n int) (Tokenizer, error) {
+	if n < 2 {
+		return nil, fmt.Errorf("context length %d is too small (want at least 2)", n)
+	}
+	switch tk := t.(type) {
+	case *BPE:
+		c := *tk
+		c.ctx = n
+		return &c, nil
+	case *WordPiece:
+		c := *tk
+		c.ctx = n
+		return &c, nil
+	}
+	return nil, fmt.Errorf("context length of %T cannot be changed", t)
+}

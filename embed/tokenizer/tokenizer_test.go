@@ -343,6 +343,31 @@ func TestTinyBPEJSON(t *testing.T) {
 	}
 }
 
+func TestWithContextLength(t *testing.T) {
+	tiny := loadTiny(t)
+	wp, err := ReadVocab(strings.NewReader("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []Tokenizer{tiny, wp} {
+		short, err := WithContextLength(tok, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := short.Encode("a a a a a a")
+		checkShape(t, short, ids)
+		if len(ids) != 4 || short.ContextLength() != 4 {
+			t.Errorf("%T: %v, context %d, want 4 ids", tok, ids, short.ContextLength())
+		}
+		if tok.ContextLength() == 4 {
+			t.Errorf("%T: the original changed", tok)
+		}
+		if _, err := WithContextLength(tok, 1); err == nil {
+			t.Errorf("%T: context 1 accepted", tok)
+		}
+	}
+}
+
 // TestTinyBPEUnknown checks that characters missing from a tokenizer.json
 // vocabulary become its unk token.
 func TestTinyBPEUnknown(t *testing.T) {
