@@ -116,7 +116,7 @@ func (t *table) changed(r, list int32) {
 	if t.dirty != nil {
 		t.dirty[r] = struct{}{}
 	}
-	if t.ivf != nil {
+	if t.ivf != nil && !t.ivf.useless {
 		t.ivf.remove(r)
 		if t.ids[r] != "" {
 			if list < 0 {
@@ -301,7 +301,7 @@ func (t *table) exact(q []float32, k int, f *filter) []cand {
 
 // search picks exact or IVF search.
 func (t *table) search(q []float32, k int, f *filter) []cand {
-	if t.ivf == nil {
+	if t.ivf == nil || t.ivf.useless {
 		return t.exact(q, k, f)
 	}
 	return t.ivf.search(t, q, k, f)
@@ -321,6 +321,7 @@ type ivf struct {
 	nprobe    int
 	builtLive int     // live rows when built
 	recall    float64 // calibrated recall@10 at nprobe
+	useless   bool    // built, but probing would scan most rows: search exactly
 }
 
 func (x *ivf) nlist() int { return len(x.lists) }

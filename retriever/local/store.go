@@ -301,7 +301,7 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	lists := make([]int32, len(recs))
 	for i := range lists {
 		lists[i] = -1
-		if x != nil {
+		if x != nil && !x.useless {
 			lists[i] = x.nearest(vecs[i])
 		}
 	}
@@ -498,7 +498,7 @@ func (s *Store) Index(wait bool) IndexInfo {
 		return IndexInfo{Kind: "exact"}
 	}
 	info := IndexInfo{Records: s.t.live(), Kind: "exact"}
-	if x := s.t.ivf; x != nil {
+	if x := s.t.ivf; x != nil && !x.useless {
 		info.Kind, info.Lists, info.Probe, info.Recall = "ivf", x.nlist(), x.nprobe, x.recall
 	}
 	return info
@@ -539,8 +539,10 @@ func (s *Store) maybeBuild() {
 		return
 	}
 	s.bg.Go(func() {
-		defer s.building.Store(false)
 		s.build(t)
+		s.building.Store(false)
+		// Writes during the build may have outgrown it already.
+		s.maybeBuild()
 	})
 }
 
@@ -633,6 +635,14 @@ func (s *Store) build(t *table) {
 		}
 	}
 	t.dirty = nil
+	if x.nprobe*2 > nlist {
+		// The data has no structure IVF can use (uniform random vectors do
+		// this): probing would scan most rows, slower than the contiguous
+		// exact scan. Keep searching exactly until the next rebuild.
+		x.lists, x.centroids = nil, nil
+		t.ivf = &ivf{dim: dim, builtLive: live, nprobe: x.nprobe, recall: x.recall, useless: true}
+		return
+	}
 	x.listOf = make([]int32, len(t.ids))
 	x.posIn = make([]int32, len(t.ids))
 	for r := range x.listOf {
