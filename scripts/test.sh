@@ -17,3 +17,8 @@ done <<<"$qdrant_env"
 go vet ./...
 if [ $# -eq 0 ]; then set -- ./...; fi
 go test -count=1 -timeout 20m "$@"
+# The libjpeg-turbo decoder (build tag libjpeg, needs libjpeg62-turbo-dev or
+# libjpeg-turbo8-dev) is tested too when its headers are installed.
+if [ -f /usr/include/jpeglib.h ] || [ -f /usr/include/x86_64-linux-gnu/jpeglib.h ]; then
+  go test -count=1 -tags libjpeg ./embed/preprocess/... ./tools/ingest/...
+fi
