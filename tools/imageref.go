@@ -175,7 +175,7 @@ func (s *Service) SafePath(ctx context.Context, p string) (string, error) {
 	if strings.ContainsRune(p, 0) {
 		return "", inputErr("", "path contains a NUL byte")
 	}
-	roots, err := s.Roots(ctx)
+	roots, lex, err := s.rootSets(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -195,7 +195,15 @@ func (s *Service) SafePath(ctx context.Context, p string) (string, error) {
 		}
 		p = found
 	}
-	res, err := filepath.EvalSymlinks(filepath.Clean(p))
+	p = filepath.Clean(p)
+	inside := false
+	for _, r := range append(append([]string(nil), roots...), lex...) {
+		inside = inside || within(r, p)
+	}
+	if !inside {
+		return "", inputErr("", "%s is outside the allowed roots (%s)", p, strings.Join(roots, ", "))
+	}
+	res, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", inputErr("", "%s does not exist", p)

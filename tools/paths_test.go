@@ -29,6 +29,7 @@ func pathService(t *testing.T, roots ...string) *Service {
 			t.Fatal(err)
 		}
 		s.explicitRoots = append(s.explicitRoots, res)
+		s.explicitLex = append(s.explicitLex, filepath.Clean(r))
 	}
 	return s
 }
@@ -82,6 +83,7 @@ func TestSafePath(t *testing.T) {
 		{"symlink escape", filepath.Join(root, "escape.png"), ""},
 		{"symlinked dir escape", filepath.Join(root, "escapedir", "secret.png"), ""},
 		{"missing", filepath.Join(root, "nope.png"), ""},
+		{"missing outside", filepath.Join(outside, "nope.png"), ""},
 		{"empty", "  ", ""},
 		{"nul", "a.png\x00", ""},
 	}

@@ -10,4 +10,4 @@ import (
 type emptyStore struct{ retriever.Store }
 
 func (emptyStore) Files(context.Context, func(retriever.FileEntry) error) error { return nil }
-func (emptyStore) String() string                                             { return "empty" }
+func (emptyStore) String() string                                               { return "empty" }

@@ -78,9 +78,11 @@ type Service struct {
 	opts  Options
 
 	explicitRoots []string // resolved Options.Roots; nil when roots come from the index
+	explicitLex   []string // Options.Roots made absolute, before resolving symlinks
 
-	rootsMu sync.Mutex
-	roots   []string // resolved roots from the index, cached once non-empty
+	rootsMu  sync.Mutex
+	roots    []string // resolved roots from the index, cached once non-empty
+	rootsLex []string // the same folders as the index names them
 
 	ingestMu sync.Mutex // one ingest at a time
 
@@ -121,9 +123,11 @@ func New(model *embed.Model, store retriever.Store, opts Options) (*Service, err
 			return nil, fmt.Errorf("root %s: %w", r, err)
 		}
 		s.explicitRoots = append(s.explicitRoots, res)
+		s.explicitLex = append(s.explicitLex, abs)
 	}
 	if len(opts.Roots) > 0 {
 		s.explicitRoots = minimalRoots(s.explicitRoots)
+		s.explicitLex = minimalRoots(s.explicitLex)
 	}
 	return s, nil
 }
@@ -146,35 +150,44 @@ func (s *Service) withTimeout(ctx context.Context) (context.Context, context.Can
 // Options.Roots they are the folders of the indexed images (computed once
 // the index is non-empty, then cached).
 func (s *Service) Roots(ctx context.Context) ([]string, error) {
+	r, _, err := s.rootSets(ctx)
+	return r, err
+}
+
+// rootSets returns the resolved roots and the roots as configured or
+// indexed (before symlinks are resolved), for a lexical check that refuses
+// paths outside every root before touching the file system.
+func (s *Service) rootSets(ctx context.Context) (resolved, lexical []string, err error) {
 	if len(s.opts.Roots) > 0 {
-		return s.explicitRoots, nil
+		return s.explicitRoots, s.explicitLex, nil
 	}
 	s.rootsMu.Lock()
 	defer s.rootsMu.Unlock()
 	if s.roots != nil {
-		return s.roots, nil
+		return s.roots, s.rootsLex, nil
 	}
 	dirs := map[string]bool{}
-	err := s.store.Files(ctx, func(f retriever.FileEntry) error {
+	err = s.store.Files(ctx, func(f retriever.FileEntry) error {
 		if f.Path != "" {
 			dirs[filepath.Dir(f.Path)] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list indexed folders in %s: %w", s.store, err)
+		return nil, nil, fmt.Errorf("list indexed folders in %s: %w", s.store, err)
 	}
-	var roots []string
+	var roots, lex []string
 	for d := range dirs {
 		if res, err := filepath.EvalSymlinks(d); err == nil {
 			roots = append(roots, res)
+			lex = append(lex, filepath.Clean(d))
 		}
 	}
-	roots = minimalRoots(roots)
+	roots, lex = minimalRoots(roots), minimalRoots(lex)
 	if len(roots) > 0 {
-		s.roots = roots
+		s.roots, s.rootsLex = roots, lex
 	}
-	return roots, nil
+	return roots, lex, nil
 }
 
 // minimalRoots sorts roots and drops those inside another.

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/local"
+	"github.com/cliprag/cliprag/tools"
+	"github.com/cliprag/cliprag/tools/ingest"
+)
+
+// setup builds rag-mcp and indexes drawn images with the tiny model; it
+// returns the binary, the store directory and the image folder.
+func setup(t *testing.T) (bin, store, images string) {
+	t.Helper()
+	m, err := embed.Load(context.Background(), testModel(), embed.WithThreads(2))
+	if err != nil {
+		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "ONNXRUNTIME_LIB") {
+			t.Skipf("ONNX Runtime not available (set ONNXRUNTIME_LIB): %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "rag-mcp")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	images = filepath.Join(dir, "images")
+	os.MkdirAll(images, 0o755)
+	rng := rand.New(rand.NewSource(11))
+	for _, s := range tinyshapes.Shapes {
+		for _, c := range tinyshapes.Colors {
+			p := filepath.Join(images, c+"-"+s+".png")
+			if err := tinyshapes.WriteFile(p, tinyshapes.Draw(rng, c, s, tinyshapes.DrawOptions{})); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	store = filepath.Join(dir, "index")
+	st, err := local.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if sum, err := ingest.Run(context.Background(), m, st, ingest.Options{Paths: []string{images}}); err != nil || sum.Indexed != 20 {
+		t.Fatalf("ingest: %+v, %v", sum, err)
+	}
+	return bin, store, images
+}
+
+// env is the environment of the server process: no .env, offline.
+func env() []string {
+	e := []string{"CLIPRAG_OFFLINE=true", "HOME=" + os.Getenv("HOME"), "PATH=" + os.Getenv("PATH")}
+	for _, k := range []string{"ONNXRUNTIME_LIB", "CLIPRAG_CACHE", "TMPDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			e = append(e, k+"="+v)
+		}
+	}
+	return e
+}
+
+func initialize(t *testing.T, c *client.Client) {
+	t.Helper()
+	req := mcpgo.InitializeRequest{}
+	req.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
+	req.Params.ClientInfo = mcpgo.Implementation{Name: "cliprag-test", Version: "1"}
+	if _, err := c.Initialize(context.Background(), req); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+}
+
+// searchRedCircle calls search_images and checks the top hit.
+func searchRedCircle(t *testing.T, c *client.Client) {
+	t.Helper()
+	req := mcpgo.CallToolRequest{}
+	req.Params.Name = "search_images"
+	req.Params.Arguments = map[string]any{"query": "a photo of a red circle", "top_k": 3}
+	res, err := c.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IsError {
+		t.Fatalf("search: %v", res.Content)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	var out tools.SearchOutput
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Hits) != 3 {
+		t.Fatalf("hits %+v", out.Hits)
+	}
+	if filepath.Base(out.Hits[0].Path) != "red-circle.png" {
+		t.Errorf("top hit %s, want red-circle.png", out.Hits[0].Path)
+	}
+	nimg := 0
+	for _, c := range res.Content {
+		if _, ok := mcpgo.AsImageContent(c); ok {
+			nimg++
+		}
+	}
+	if nimg != 3 {
+		t.Errorf("%d thumbnails, want 3", nimg)
+	}
+	rr := mcpgo.ReadResourceRequest{}
+	rr.Params.URI = out.Hits[0].URI
+	rres, err := c.ReadResource(context.Background(), rr)
+	if err != nil || len(rres.Contents) != 1 {
+		t.Fatalf("read %s: %v", rr.Params.URI, err)
+	}
+	if blob, ok := mcpgo.AsBlobResourceContents(rres.Contents[0]); !ok || blob.MIMEType != "image/png" {
+		t.Errorf("resource %+v", rres.Contents[0])
+	}
+	// A bad argument is a tool error, and the server lives on.
+	req.Params.Arguments = map[string]any{"query": "x", "top_k": 1000}
+	res, err = c.CallTool(context.Background(), req)
+	if err != nil || !res.IsError {
+		t.Fatalf("top_k 1000: %v, %+v", err, res)
+	}
+}
+
+func TestServer(t *testing.T) {
+	bin, store, images := setup(t)
+	args := []string{"--model", testModel(), "--store", store, "--root", images}
+
+	t.Run("stdio", func(t *testing.T) {
+		tr := transport.NewStdioWithOptions(bin, env(), args, transport.WithCommandFunc(func(ctx context.Context, command string, e []string, a []string) (*exec.Cmd, error) {
+			cmd := exec.CommandContext(ctx, command, a...)
+			cmd.Env = e
+			cmd.Dir = t.TempDir()
+			return cmd, nil
+		}))
+		if err := tr.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr)
+		defer c.Close()
+		initialize(t, c)
+		searchRedCircle(t, c)
+	})
+
+	t.Run("http", func(t *testing.T) {
+		cmd := exec.Command(bin, append(args, "--http", "127.0.0.1:0", "--token", "tok-123")...)
+		cmd.Env = env()
+		cmd.Dir = t.TempDir()
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+		})
+		urlc := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				line := sc.Text()
+				t.Log(line)
+				if i := strings.Index(line, "url="); i >= 0 && strings.Contains(line, "listening") {
+					urlc <- strings.Fields(line[i+4:])[0]
+				}
+			}
+			done <- cmd.Wait()
+		}()
+		var url string
+		select {
+		case url = <-urlc:
+		case err := <-done:
+			t.Fatalf("server exited: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("server did not start")
+		}
+		body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+		for _, auth := range []string{"", "Bearer wrong"} {
+			req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("Authorization %q: HTTP %d, want 401", auth, resp.StatusCode)
+			}
+		}
+		c, err := client.NewStreamableHttpClient(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer tok-123"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		initialize(t, c)
+		searchRedCircle(t, c)
+
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("exit after SIGTERM: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("no exit within 15 s of SIGTERM")
+		}
+	})
+}
+
+func TestStartupErrors(t *testing.T) {
+	bin, store, images := setup(t)
+	other := filepath.Join(t.TempDir(), "other")
+	st, err := local.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ensure(context.Background(), retriever.Collection{Model: "clip-vit-b-32", Dim: 512}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	tests := []struct {
+		name   string
+		args   []string
+		errHas string
+	}{
+		{"token required", []string{"--model", testModel(), "--store", store, "--http", "0.0.0.0:0"}, "--token"},
+		{"wrong model", []string{"--model", testModel(), "--store", other}, "clip-vit-b-32"},
+		{"missing model", []string{"--model", filepath.Join(images, "no-such-model"), "--store", store}, "no-such-model"},
+		{"missing root", []string{"--model", testModel(), "--store", store, "--root", filepath.Join(images, "nope")}, "nope"},
+		{"bad flag", []string{"--bogus"}, "bogus"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = env()
+			cmd.Dir = t.TempDir()
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Stdin = strings.NewReader("")
+			err := cmd.Run()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+				t.Fatalf("exit %v, want non-zero; stderr:\n%s", err, stderr.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout not empty: %q", stdout.String())
+			}
+			last := lastLine(stderr.String())
+			if !strings.Contains(last, tc.errHas) || strings.Contains(stderr.String(), "goroutine ") {
+				t.Errorf("stderr %q does not end with one line naming %q", stderr.String(), tc.errHas)
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return fmt.Sprint(lines[len(lines)-1])
+}
+
+// testModel is the model tests use: the bundled tiny-shapes, or the
+// directory or registry name in CLIPRAG_TEST_MODEL.
+func testModel() string {
+	if m := os.Getenv("CLIPRAG_TEST_MODEL"); m != "" {
+		return m
+	}
+	return "tiny-shapes"
+}
