@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,9 +59,12 @@ func NewSessionFromFile(path string, o SessionOptions) (*Session, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open model %s: %w", path, err)
 	}
-	info := func() ([]ort.InputOutputInfo, []ort.InputOutputInfo, error) {
-		// A light temporary session (no graph optimisation, one thread) just
-		// to read the names and types.
+	info := func() ([]TensorInfo, []TensorInfo, error) {
+		if ins, outs, err := readModelIOFile(path); err == nil && len(ins) > 0 && len(outs) > 0 {
+			return ins, outs, nil
+		}
+		// Let ONNX Runtime read them, with a light temporary session (no
+		// graph optimisation, one thread).
 		so, err := ort.NewSessionOptions()
 		if err != nil {
 			return nil, nil, err
@@ -68,7 +72,7 @@ func NewSessionFromFile(path string, o SessionOptions) (*Session, error) {
 		defer so.Destroy()
 		_ = so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll)
 		_ = so.SetIntraOpNumThreads(1)
-		return ort.GetInputOutputInfoWithOptions(path, so)
+		return convertInfos(ort.GetInputOutputInfoWithOptions(path, so))
 	}
 	create := func(in, out []string, so *ort.SessionOptions) (*ort.DynamicAdvancedSession, error) {
 		return ort.NewDynamicAdvancedSession(path, in, out, so)
@@ -85,8 +89,11 @@ func NewSessionFromBytes(data []byte, o SessionOptions) (*Session, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("open model %s: empty model data", name)
 	}
-	info := func() ([]ort.InputOutputInfo, []ort.InputOutputInfo, error) {
-		return ort.GetInputOutputInfoWithONNXData(data)
+	info := func() ([]TensorInfo, []TensorInfo, error) {
+		if ins, outs, err := readModelIO(bytes.NewReader(data)); err == nil && len(ins) > 0 && len(outs) > 0 {
+			return ins, outs, nil
+		}
+		return convertInfos(ort.GetInputOutputInfoWithONNXData(data))
 	}
 	create := func(in, out []string, so *ort.SessionOptions) (*ort.DynamicAdvancedSession, error) {
 		return ort.NewDynamicAdvancedSessionWithONNXData(data, in, out, so)
@@ -95,7 +102,7 @@ func NewSessionFromBytes(data []byte, o SessionOptions) (*Session, error) {
 }
 
 func newSession(name string, o SessionOptions,
-	info func() ([]ort.InputOutputInfo, []ort.InputOutputInfo, error),
+	info func() ([]TensorInfo, []TensorInfo, error),
 	create func(in, out []string, so *ort.SessionOptions) (*ort.DynamicAdvancedSession, error),
 ) (*Session, error) {
 	logw := o.Log
@@ -121,13 +128,12 @@ func newSession(name string, o SessionOptions,
 	}
 	s := &Session{name: name, inIdx: map[string]int{}, outIdx: map[string]int{}}
 	var inNames, outNames []string
+	s.inputs, s.outputs = ins, outs
 	for i, in := range ins {
-		s.inputs = append(s.inputs, convertInfo(in))
 		s.inIdx[in.Name] = i
 		inNames = append(inNames, in.Name)
 	}
 	for i, out := range outs {
-		s.outputs = append(s.outputs, convertInfo(out))
 		s.outIdx[out.Name] = i
 		outNames = append(outNames, out.Name)
 	}
@@ -208,6 +214,20 @@ func sessionOptions(threads int) (*ort.SessionOptions, error) {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func convertInfos(ins, outs []ort.InputOutputInfo, err error) ([]TensorInfo, []TensorInfo, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	var a, b []TensorInfo
+	for _, in := range ins {
+		a = append(a, convertInfo(in))
+	}
+	for _, out := range outs {
+		b = append(b, convertInfo(out))
+	}
+	return a, b, nil
 }
 
 func convertInfo(in ort.InputOutputInfo) TensorInfo {
