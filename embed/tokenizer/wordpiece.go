@@ -347,6 +347,18 @@ func stripAccents(s string) string {
 	if ascii {
 		return s
 	}
+	if norm.NFD.IsNormalString(s) {
+		hasMn := false
+		for _, r := range s {
+			if r >= 0x300 && unicode.Is(unicode.Mn, r) {
+				hasMn = true
+				break
+			}
+		}
+		if !hasMn {
+			return s
+		}
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {
