@@ -1,16 +1,11 @@
 package embed
 
 import (
-	"errors"
 	"io/fs"
+
+	"github.com/cliprag/cliprag/embed/tinyshapes"
 )
 
-// bundledFS returns the files of the bundled tiny-shapes model.
-// Pending: wired to package embed/tinyshapes's embedded FS once it lands.
-func bundledFS() fs.FS { return missingFS{} }
-
-type missingFS struct{}
-
-func (missingFS) Open(name string) (fs.File, error) {
-	return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("bundled tiny-shapes model not built into this binary yet")}
-}
+// bundledFS returns the files of the bundled tiny-shapes model, embedded in
+// the binary by package embed/tinyshapes.
+func bundledFS() fs.FS { return tinyshapes.FS }

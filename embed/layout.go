@@ -58,11 +58,6 @@ func (s source) exists(rel string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-func (s source) isDir(rel string) bool {
-	fi, err := fs.Stat(s.fsys, rel)
-	return err == nil && fi.IsDir()
-}
-
 func (s source) size(rel string) int64 {
 	fi, err := fs.Stat(s.fsys, rel)
 	if err != nil {

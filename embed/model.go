@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -232,7 +233,7 @@ func Load(ctx context.Context, ref string, opts ...Option) (*Model, error) {
 		m.id, m.name = l.dirID(), l.name
 	}
 
-	m.tok, err = loadTokenizer(l.text, l.tokenizerFn)
+	m.tok, err = loadTokenizer(l.text, l.tokenizerFn, l.contextLen)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", ref, err)
 	}
@@ -342,9 +343,9 @@ func download(ctx context.Context, e RegistryEntry, cache string, o *options) (s
 	return dir, nil
 }
 
-// loadTokenizer loads the tokenizer file rel of src. tokenizer.Load takes a
-// path, so a tokenizer inside an embedded FS is copied to a temporary file.
-func loadTokenizer(src source, rel string) (tokenizer.Tokenizer, error) {
+// loadTokenizer loads the tokenizer file rel of src. Inside an embedded FS
+// only tokenizer.json is supported (parsed with contextLen when positive).
+func loadTokenizer(src source, rel string, contextLen int) (tokenizer.Tokenizer, error) {
 	if src.dir != "" {
 		p := filepath.Join(src.dir, filepath.FromSlash(rel))
 		t, err := tokenizer.Load(p)
@@ -353,20 +354,14 @@ func loadTokenizer(src source, rel string) (tokenizer.Tokenizer, error) {
 		}
 		return t, nil
 	}
+	if path.Ext(rel) != ".json" {
+		return nil, fmt.Errorf("tokenizer %s: only tokenizer.json is supported in an embedded model", src.display(rel))
+	}
 	b, err := fs.ReadFile(src.fsys, rel)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", src.display(rel), err)
 	}
-	dir, err := os.MkdirTemp("", "cliprag-tokenizer-")
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", src.display(rel), err)
-	}
-	defer os.RemoveAll(dir)
-	p := filepath.Join(dir, filepath.Base(rel))
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", src.display(rel), err)
-	}
-	t, err := tokenizer.Load(p)
+	t, err := tokenizer.ParseJSON(b, contextLen)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", src.display(rel), err)
 	}
