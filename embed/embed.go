@@ -1,5 +1,22 @@
 // Package embed runs CLIP image and text encoders with ONNX Runtime.
 //
+// Load opens a model by registry name (see Models: clip-vit-b-32, the
+// default, clip-vit-b-16, clip-vit-l-14, chinese-clip-vit-b-16 and the
+// bundled tiny-shapes) or from a directory. Registry models are downloaded
+// from the Hugging Face Hub at a pinned revision into cliprag's cache on
+// first use; a directory is used as it is and never touches the network.
+// Three directory layouts are read (see Layout): Transformers.js/Optimum
+// (onnx/vision_model*.onnx + onnx/text_model*.onnx, or one combined
+// onnx/model*.onnx), and fastembed's split vision/text pair. Input and
+// output names, image size, crop mode, mean/std and context length come from
+// the model's files: config.json, preprocessor_config.json,
+// tokenizer_config.json and the ONNX graphs.
+//
+// A Model embeds texts, decoded images, image files and preprocessed tensors
+// in batches, returning L2-normalised vectors, and classifies images
+// zero-shot as the CLIP paper does (LabelEmbeddings, Classify, ZeroShot).
+// Its methods are safe for concurrent use.
+//
 // Tokenizers (package embed/tokenizer) and image preprocessing (package
 // embed/preprocess) are pure Go and match the reference implementations;
 // this package re-exports the names most callers need.
