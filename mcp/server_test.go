@@ -189,8 +189,11 @@ func TestSearchTool(t *testing.T) {
 	res := call(t, c, ToolSearch, map[string]any{"query": "a photo of a red circle", "top_k": 6})
 	var out tools.SearchOutput
 	structured(t, res, &out)
-	if len(out.Hits) != 6 || class(out.Hits[0].Path) != "red circle" {
-		t.Fatalf("hits %+v, want 6 with a red circle first", out.Hits)
+	if len(out.Hits) != 6 {
+		t.Fatalf("%d hits, want 6", len(out.Hits))
+	}
+	if class(out.Hits[0].Path) != "red circle" {
+		t.Errorf("top hit %s, want a red circle", out.Hits[0].Path)
 	}
 	lines := strings.Split(text(res), "\n")
 	if len(lines) != 7 || !strings.Contains(lines[1], out.Hits[0].Path) || !strings.HasPrefix(lines[1], "1. ") {
@@ -311,7 +314,7 @@ func TestOtherTools(t *testing.T) {
 	structured(t, call(t, c, ToolSearch, map[string]any{"query": "a photo of a green cross", "top_k": 1}), &s)
 	greenID := s.Hits[0].ID
 	if class(s.Hits[0].Path) != "green cross" {
-		t.Fatalf("top hit %s", s.Hits[0].Path)
+		t.Errorf("top hit %s, want a green cross", s.Hits[0].Path)
 	}
 
 	var sim tools.SearchOutput
