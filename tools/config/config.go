@@ -38,6 +38,7 @@ type setting struct {
 	flag, env, usage string
 	def              string
 	set              func(c *Config, v string) error
+	isBool           bool
 }
 
 func str(p func(*Config) *string) func(*Config, string) error {
@@ -57,11 +58,11 @@ func boolean(name string, p func(*Config) *bool) func(*Config, string) error {
 
 var settings = []setting{
 	{"model", "CLIPRAG_MODEL", "model: a registry name (clip-vit-b-32, clip-vit-b-16, clip-vit-l-14, chinese-clip-vit-b-16, tiny-shapes) or a model directory", DefaultModel,
-		str(func(c *Config) *string { return &c.Model })},
+		str(func(c *Config) *string { return &c.Model }), false},
 	{"store", "CLIPRAG_STORE", "index: a directory (embedded store) or qdrant://host:6334/collection", "",
-		str(func(c *Config) *string { return &c.Store })},
+		str(func(c *Config) *string { return &c.Store }), false},
 	{"cache-dir", "CLIPRAG_CACHE", "cache for downloaded models and ONNX Runtime (default: the OS cache dir + cliprag)", "",
-		str(func(c *Config) *string { return &c.CacheDir })},
+		str(func(c *Config) *string { return &c.CacheDir }), false},
 	{"device", "CLIPRAG_DEVICE", "inference device: cpu or cuda (falls back to cpu, saying so)", "cpu",
 		func(c *Config, v string) error {
 			v = strings.ToLower(strings.TrimSpace(v))
@@ -70,7 +71,7 @@ var settings = []setting{
 			}
 			c.Device = v
 			return nil
-		}},
+		}, false},
 	{"threads", "CLIPRAG_THREADS", "inference threads (0: all cores)", "0",
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
@@ -79,15 +80,15 @@ var settings = []setting{
 			}
 			c.Threads = n
 			return nil
-		}},
+		}, false},
 	{"quantized", "CLIPRAG_QUANTIZED", "use the model's quantized ONNX files when it has them", "false",
-		boolean("quantized", func(c *Config) *bool { return &c.Quantized })},
+		boolean("quantized", func(c *Config) *bool { return &c.Quantized }), true},
 	{"onnxruntime-lib", "ONNXRUNTIME_LIB", "path of the ONNX Runtime shared library (default: search, then download into the cache)", "",
-		str(func(c *Config) *string { return &c.ORTLib })},
+		str(func(c *Config) *string { return &c.ORTLib }), false},
 	{"offline", "CLIPRAG_OFFLINE", "never download models or libraries", "false",
-		boolean("offline", func(c *Config) *bool { return &c.Offline })},
+		boolean("offline", func(c *Config) *bool { return &c.Offline }), true},
 	{"qdrant-api-key", "QDRANT_API_KEY", "API key for a Qdrant store", "",
-		str(func(c *Config) *string { return &c.QdrantAPIKey })},
+		str(func(c *Config) *string { return &c.QdrantAPIKey }), false},
 }
 
 // Flags registers the shared settings on fs and returns the Config they fill.
@@ -95,6 +96,10 @@ var settings = []setting{
 func Flags(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	for _, s := range settings {
+		if s.isBool {
+			fs.Bool(s.flag, false, s.usage+envNote(s))
+			continue
+		}
 		fs.String(s.flag, "", s.usage+envNote(s))
 	}
 	fs.String("env-file", "", "read settings from this .env file (default: ./.env when present)")

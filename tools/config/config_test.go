@@ -23,7 +23,7 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"dotenv only", []string{"-env-file", envFile}, nil, "from-dotenv", "/dotenv/store", 3},
 		{"env beats dotenv", []string{"-env-file", envFile}, map[string]string{"CLIPRAG_MODEL": "from-env"}, "from-env", "/dotenv/store", 3},
-		{"flag beats env", []string{"-env-file", envFile, "-model", "from-flag", "-threads", "1"}, map[string]string{"CLIPRAG_MODEL": "from-env"}, "from-flag", "/dotenv/store", 1},
+		{"flag beats env", []string{"-env-file", envFile, "-model", "from-flag", "-threads", "1", "-offline"}, map[string]string{"CLIPRAG_MODEL": "from-env"}, "from-flag", "/dotenv/store", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestDefaultsAndErrors(t *testing.T) {
 	if c.Model != DefaultModel || c.Device != "cpu" || c.Threads != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
-	for _, args := range [][]string{{"-device", "tpu"}, {"-threads", "-2"}, {"-offline", "maybe"}, {"-env-file", "/nonexistent/.env"}} {
+	for _, args := range [][]string{{"-device", "tpu"}, {"-threads", "-2"}, {"-env-file", "/nonexistent/.env"}} {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)
 		c := Flags(fs)
 		if err := fs.Parse(args); err != nil {
@@ -67,5 +67,29 @@ func TestDefaultsAndErrors(t *testing.T) {
 		if err := c.Resolve(fs); err == nil {
 			t.Errorf("%v: want error", args)
 		}
+	}
+}
+
+func TestBoolFlags(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CLIPRAG_QUANTIZED", "true")
+	t.Setenv("CLIPRAG_OFFLINE", "true")
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c := Flags(fs)
+	if err := fs.Parse([]string{"-offline=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Resolve(fs); err != nil {
+		t.Fatal(err)
+	}
+	if c.Offline || !c.Quantized {
+		t.Errorf("offline=%v quantized=%v, want false (flag beats env) and true (env)", c.Offline, c.Quantized)
+	}
+	t.Setenv("CLIPRAG_OFFLINE", "maybe")
+	fs = flag.NewFlagSet("x", flag.ContinueOnError)
+	c = Flags(fs)
+	_ = fs.Parse(nil)
+	if err := c.Resolve(fs); err == nil {
+		t.Error("CLIPRAG_OFFLINE=maybe: want an error")
 	}
 }
