@@ -1,3 +1,0 @@
-package langchaingo
-
-import _ "github.com/tmc/langchaingo/tools"

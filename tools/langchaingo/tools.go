@@ -1,0 +1,163 @@
+// Package langchaingo exposes cliprag's image operations as langchaingo
+// agent tools (github.com/tmc/langchaingo/tools.Tool): search_images,
+// find_similar_images and classify_image. They are thin front ends over a
+// *tools.Service, the same operations the MCP server serves, so limits,
+// path safety and results are the same.
+//
+// Each tool takes one string, as langchaingo agents pass it: plain text or
+// a JSON object (the Description of each tool spells out the format for the
+// model). The result is compact text listing the hits, with the ids and
+// paths the model needs to cite an image or pass it to another tool.
+//
+// Errors. In langchaingo v0.1.14 the agent Executor stops the whole run
+// when a tool returns a non-nil error (Executor.doAction returns it), while
+// a returned string becomes the Observation the model sees next. So a bad
+// input (an *tools.InputError: unknown file, empty query, malformed JSON,
+// too many labels) comes back as an "Error: ..." observation with the
+// expected input format, and the agent can correct itself; only failures
+// the model cannot fix (a cancelled context, an unreachable store, a model
+// that fails) are returned as errors.
+package langchaingo
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	lctools "github.com/tmc/langchaingo/tools"
+
+	"github.com/cliprag/cliprag/tools"
+)
+
+// Option configures the tools.
+type Option func(*options)
+
+type options struct {
+	topK     int
+	labels   []string
+	template string
+}
+
+// WithTopK sets how many images search_images and find_similar_images
+// return when the input does not say (default 5, at most 100).
+func WithTopK(n int) Option { return func(o *options) { o.topK = n } }
+
+// WithDefaultLabels sets the candidate labels classify_image uses when the
+// input names only an image.
+func WithDefaultLabels(labels ...string) Option {
+	return func(o *options) { o.labels = append([]string(nil), labels...) }
+}
+
+// WithTemplate sets classify_image's prompt template ("a photo of a {}."
+// when unset); an input's own "template" wins.
+func WithTemplate(t string) Option { return func(o *options) { o.template = t } }
+
+func newOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Tools returns the three tools over svc, ready for agents.NewOneShotAgent,
+// agents.NewOpenAIFunctionsAgent or agents.NewConversationalAgent.
+func Tools(svc *tools.Service, opts ...Option) []lctools.Tool {
+	return []lctools.Tool{
+		NewSearchImages(svc, opts...),
+		NewFindSimilarImages(svc, opts...),
+		NewClassifyImage(svc, opts...),
+	}
+}
+
+// Tool names, the same as the MCP server's.
+const (
+	SearchImagesName      = "search_images"
+	FindSimilarImagesName = "find_similar_images"
+	ClassifyImageName     = "classify_image"
+)
+
+// observe turns an operation's error into what Call returns: input errors
+// become an observation the model can act on, other errors end the run.
+func observe(tool, format string, err error) (string, error) {
+	if tools.IsInputError(err) {
+		return "Error: " + err.Error() + ". Input format: " + format, nil
+	}
+	return "", fmt.Errorf("%s: %w", tool, err)
+}
+
+// badInput is an input that could not be parsed.
+func badInput(msg string) error { return &tools.InputError{Msg: msg} }
+
+// cleanInput removes what agents wrap around an action input: surrounding
+// whitespace, a trailing "Observation:" line, Markdown code fences and
+// matching quotes.
+func cleanInput(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "\nObservation:"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if strings.HasPrefix(s, "```") && strings.HasSuffix(s, "```") && len(s) >= 6 {
+		s = strings.TrimSpace(s[3 : len(s)-3])
+		s = strings.TrimSpace(strings.TrimPrefix(s, "json"))
+	}
+	for len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\'' || s[0] == '`' && s[len(s)-1] == '`') {
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	return s
+}
+
+// decodeJSON decodes a JSON object into v, refusing unknown fields and
+// trailing data, with a message that names the accepted fields.
+func decodeJSON(input string, v any, fields string) error {
+	dec := json.NewDecoder(strings.NewReader(input))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &tools.InputError{Msg: fmt.Sprintf("invalid JSON input (%v); accepted fields: %s", err, fields)}
+	}
+	if dec.More() {
+		return &tools.InputError{Msg: "invalid JSON input: more than one JSON value"}
+	}
+	return nil
+}
+
+// filterJSON are the optional filter fields of the search tools' JSON input.
+type filterJSON struct {
+	TopK     int      `json:"top_k"`
+	Tags     []string `json:"tags"`
+	AllTags  []string `json:"all_tags"`
+	Folder   string   `json:"folder"`
+	MinScore float64  `json:"min_score"`
+}
+
+func (f filterJSON) filters() tools.Filters {
+	return tools.Filters{Tags: f.Tags, AllTags: f.AllTags, Folder: f.Folder, MinScore: f.MinScore}
+}
+
+// formatHits writes hits as compact text, one line per image.
+func formatHits(what string, out tools.SearchOutput) string {
+	if len(out.Hits) == 0 {
+		return fmt.Sprintf("No images found for %s. Try other words, fewer filters or a lower min_score.", what)
+	}
+	var b strings.Builder
+	noun := "images"
+	if len(out.Hits) == 1 {
+		noun = "image"
+	}
+	fmt.Fprintf(&b, "%d %s for %s, best first:", len(out.Hits), noun, what)
+	for _, h := range out.Hits {
+		fmt.Fprintf(&b, "\n%d. %s (path %s, id %s, score %.3f, %dx%d %s", h.Rank, filepath.Base(h.Path), h.Path, h.ID, h.Score, h.Width, h.Height, h.Format)
+		if len(h.Tags) > 0 {
+			b.WriteString(", tags:")
+			for i, t := range h.Tags {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, " %s %.2f", t.Label, t.Score)
+			}
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
