@@ -1,0 +1,674 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/local"
+	"github.com/cliprag/cliprag/tools"
+)
+
+// DefaultTopK is how many images search and similar return by default:
+// the tools' default, so rag-search, the MCP server and the agent tools
+// agree.
+const DefaultTopK = tools.DefaultTopK
+
+// runCmd is a command's body, given its positional arguments.
+type runCmd func(ctx context.Context, e *env, pos []string) error
+
+// setup registers a command's flags on fs and returns its body.
+type setup func(fs *flag.FlagSet) runCmd
+
+func newCommand(name, args, summary, about string, s setup) *command {
+	c := &command{name: name, args: args, summary: summary, about: about}
+	c.setup = s
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		fs := flag.NewFlagSet("rag-search "+name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		body := s(fs)
+		pos, err := parseInterleaved(fs, args)
+		if errors.Is(err, flag.ErrHelp) {
+			c.usage(e.stdout)
+			return errHelp
+		}
+		if err != nil {
+			return usageErr("%s: %v (see rag-search help %s)", name, err, name)
+		}
+		return body(ctx, e, pos)
+	}
+	return c
+}
+
+// parseInterleaved parses flags that come before, between or after the
+// positional arguments ("rag-search search red circle --top-k 3"), and
+// returns the positional ones. After "--" everything is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usage prints a command's help.
+func (c *command) usage(w io.Writer) {
+	fs := flag.NewFlagSet("rag-search "+c.name, flag.ContinueOnError)
+	c.setup(fs)
+	fmt.Fprintf(w, "Usage: rag-search %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.args, strings.TrimSpace(c.about))
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// filterFlags are search's and similar's flags.
+type filterFlags struct {
+	*common
+	topK     *int
+	tags     *string
+	allTags  *string
+	folder   *string
+	minScore *float64
+	dir      *string
+	grid     *string
+	thumb    *int
+}
+
+func newFilterFlags(fs *flag.FlagSet) *filterFlags {
+	return &filterFlags{
+		common:   commonFlags(fs),
+		topK:     fs.Int("top-k", DefaultTopK, fmt.Sprintf("how many images to show (1 to %d)", tools.MaxTopK)),
+		tags:     fs.String("tags", "", "only images with at least one of these comma-separated tags (stored by rag-ingest --tags)"),
+		allTags:  fs.String("all-tags", "", "only images with all of these comma-separated tags"),
+		folder:   fs.String("folder", "", "only images in this folder or below it"),
+		minScore: fs.Float64("min-score", 0, "leave out images whose cosine similarity is below this (-1 to 1)"),
+		dir:      fs.String("dir", "", "search this folder, encoding it now, instead of the index"),
+		grid:     fs.String("grid", "", "also write a contact sheet of the query and the results to this PNG file"),
+		thumb:    fs.Int("thumb", 224, "thumbnail size in the contact sheet, in pixels"),
+	}
+}
+
+func (f *filterFlags) filters() (tools.Filters, error) {
+	out := tools.Filters{Tags: splitList(*f.tags), AllTags: splitList(*f.allTags), MinScore: *f.minScore}
+	if *f.folder != "" {
+		abs, err := filepath.Abs(*f.folder)
+		if err != nil {
+			return out, usageErr("--folder %s: %v", *f.folder, err)
+		}
+		out.Folder = abs
+	}
+	return out, nil
+}
+
+func (f *filterFlags) check() error {
+	if *f.topK < 1 || *f.topK > tools.MaxTopK {
+		return usageErr("--top-k must be 1 to %d, got %d", tools.MaxTopK, *f.topK)
+	}
+	if g := *f.grid; g != "" && !strings.EqualFold(filepath.Ext(g), ".png") {
+		return usageErr("--grid %s: the contact sheet is a PNG; give a file name ending in .png", g)
+	}
+	if *f.thumb < 32 || *f.thumb > 1024 {
+		return usageErr("--thumb must be 32 to 1024, got %d", *f.thumb)
+	}
+	return nil
+}
+
+// store opens the index, or encodes --dir into memory.
+func (f *filterFlags) store(ctx context.Context, e *env, m *embed.Model) (retriever.Store, error) {
+	if *f.dir != "" {
+		return f.encodeDir(ctx, e, m, *f.dir)
+	}
+	return f.openIndex(ctx, m, false)
+}
+
+// splitList splits a comma-separated list (ASCII or full-width commas),
+// dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var searchCmd = newCommand("search", "QUERY",
+	"find the images that best match a text",
+	`Find the indexed images that best match QUERY (several words need no
+quotes). With --dir, search a folder that was never indexed: its images are
+encoded now, into memory.
+
+Examples:
+  rag-search search "a photo of a red circle"
+  rag-search search --top-k 10 --json 顶面构造图
+  rag-search search --dir examples/shapes --grid sheet.png a blue square`,
+	func(fs *flag.FlagSet) runCmd {
+		f := newFilterFlags(fs)
+		return func(ctx context.Context, e *env, pos []string) error {
+			query := strings.TrimSpace(strings.Join(pos, " "))
+			if query == "" {
+				return usageErr("search: no QUERY given (try: rag-search search \"a red circle\")")
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			if err := f.cfg.Resolve(fs); err != nil {
+				return usageErr("%v", err)
+			}
+			filters, err := f.filters()
+			if err != nil {
+				return err
+			}
+			m, err := f.openModel(ctx, e)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			st, err := f.store(ctx, e, m)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc, err := newService(m, st, nil, false)
+			if err != nil {
+				return err
+			}
+			out, err := svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: *f.topK, Filters: filters})
+			if err != nil {
+				return serviceErr(err)
+			}
+			if err := printHits(e, f.common, out); err != nil {
+				return err
+			}
+			if *f.grid != "" {
+				return writeGrid(e, f, queryTile{text: query}, out.Hits, m.Name())
+			}
+			return nil
+		}
+	})
+
+var similarCmd = newCommand("similar", "IMAGE",
+	"find the images most like an image",
+	`Find the indexed images most similar to IMAGE: a file (anywhere), or the
+id of an indexed image. The image itself is left out of the results. With
+--dir, search a folder that was never indexed.
+
+Examples:
+  rag-search similar examples/shapes/red-circle.png
+  rag-search similar --dir examples/images --grid similar.png examples/images/cat.jpg`,
+	func(fs *flag.FlagSet) runCmd {
+		f := newFilterFlags(fs)
+		return func(ctx context.Context, e *env, pos []string) error {
+			if len(pos) != 1 {
+				return usageErr("similar: give one IMAGE, got %d arguments (try: rag-search similar photo.jpg)", len(pos))
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			if err := f.cfg.Resolve(fs); err != nil {
+				return usageErr("%v", err)
+			}
+			filters, err := f.filters()
+			if err != nil {
+				return err
+			}
+			ref, root, err := imageArg(pos[0])
+			if err != nil {
+				return err
+			}
+			m, err := f.openModel(ctx, e)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			st, err := f.store(ctx, e, m)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var roots []string
+			if root != "" {
+				roots = []string{root}
+			}
+			svc, err := newService(m, st, roots, ref.URL != "")
+			if err != nil {
+				return err
+			}
+			out, err := svc.FindSimilar(ctx, tools.SimilarInput{Image: ref, TopK: *f.topK, Filters: filters})
+			if err != nil {
+				return serviceErr(err)
+			}
+			if err := printHits(e, f.common, out); err != nil {
+				return err
+			}
+			if *f.grid != "" {
+				q := queryTile{path: ref.Path, name: pos[0]}
+				if ref.ID != "" {
+					if recs, err := st.Get(ctx, []string{ref.ID}); err == nil && len(recs) == 1 {
+						q.path = recs[0].Payload.Path
+					}
+				}
+				return writeGrid(e, f, q, out.Hits, m.Name())
+			}
+			return nil
+		}
+	})
+
+var classifyCmd = newCommand("classify", "IMAGE",
+	"score an image against candidate labels (zero-shot)",
+	`Score IMAGE against candidate labels, zero-shot: each label becomes a
+prompt ("a photo of a {}." by default, "一张{}的图片。" for Chinese-CLIP), and
+the probabilities, which sum to 1, are printed best first. Labels may be in
+any language the model reads. IMAGE is a file or the id of an indexed image.
+
+Examples:
+  rag-search classify photo.jpg --labels cat,dog,bird
+  rag-search classify map.png --labels 断裂体系叠合图,构造图,沉积图,顶面构造图
+  rag-search classify map.png --labels-file labels.txt --template "a diagram of {}." --template "a map of {}."`,
+	func(fs *flag.FlagSet) runCmd {
+		c := commonFlags(fs)
+		labels := fs.String("labels", "", "candidate labels, comma-separated")
+		labelsFile := fs.String("labels-file", "", "file of candidate labels, one per line (# starts a comment)")
+		var templates stringList
+		fs.Var(&templates, "template", "prompt template with {} where the label goes (repeatable: the prompts are averaged)")
+		top := fs.Int("top-k", 0, "show only the best N labels (0: all)")
+		return func(ctx context.Context, e *env, pos []string) error {
+			if len(pos) != 1 {
+				return usageErr("classify: give one IMAGE, got %d arguments (try: rag-search classify photo.jpg --labels cat,dog)", len(pos))
+			}
+			if *top < 0 {
+				return usageErr("--top-k must not be negative")
+			}
+			cands := splitList(*labels)
+			if *labelsFile != "" {
+				more, err := readLabels(*labelsFile)
+				if err != nil {
+					return err
+				}
+				cands = append(cands, more...)
+			}
+			if len(cands) == 0 {
+				return usageErr("classify: no labels: give --labels a,b,c or --labels-file FILE")
+			}
+			if err := c.cfg.Resolve(fs); err != nil {
+				return usageErr("%v", err)
+			}
+			ref, root, err := imageArg(pos[0])
+			if err != nil {
+				return err
+			}
+			m, st, svc, err := c.standalone(ctx, e, []tools.ImageRef{ref}, []string{root})
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			defer st.Close()
+			var out tools.ClassifyOutput
+			if len(templates) <= 1 {
+				in := tools.ClassifyInput{Image: ref, Labels: cands}
+				if len(templates) == 1 {
+					in.Template = templates[0]
+				}
+				out, err = svc.ClassifyImage(ctx, in)
+			} else {
+				out, err = classifyTemplates(ctx, svc, ref, cands, templates)
+			}
+			if err != nil {
+				return serviceErr(err)
+			}
+			if *top > 0 && *top < len(out.Labels) {
+				out.Labels = out.Labels[:*top]
+			}
+			if *c.json {
+				return writeJSON(e.stdout, struct {
+					Image  string            `json:"image"`
+					Model  string            `json:"model"`
+					Labels []tools.LabelProb `json:"labels"`
+				}{describe(ref), m.ID(), out.Labels})
+			}
+			t := &table{}
+			t.add("LABEL", "PROBABILITY", "")
+			for _, l := range out.Labels {
+				t.add(l.Label, strconv.FormatFloat(l.Probability, 'f', 4, 64), bar(l.Probability, 20))
+			}
+			return t.write(e.stdout)
+		}
+	})
+
+var compareCmd = newCommand("compare", "IMAGE_A IMAGE_B",
+	"cosine similarity of two images",
+	`Compare two images: the cosine similarity of their embeddings (-1 to 1;
+near 1 is the same picture) and (cosine+1)/2 (0 to 1). Each IMAGE is a file
+or the id of an indexed image.
+
+Examples:
+  rag-search compare a.jpg b.jpg
+  rag-search compare --json examples/shapes/red-circle.png examples/shapes/red-circle-blurred.jpg`,
+	func(fs *flag.FlagSet) runCmd {
+		c := commonFlags(fs)
+		return func(ctx context.Context, e *env, pos []string) error {
+			if len(pos) != 2 {
+				return usageErr("compare: give two images, got %d arguments (try: rag-search compare a.jpg b.jpg)", len(pos))
+			}
+			if err := c.cfg.Resolve(fs); err != nil {
+				return usageErr("%v", err)
+			}
+			a, rootA, err := imageArg(pos[0])
+			if err != nil {
+				return err
+			}
+			b, rootB, err := imageArg(pos[1])
+			if err != nil {
+				return err
+			}
+			m, st, svc, err := c.standalone(ctx, e, []tools.ImageRef{a, b}, []string{rootA, rootB})
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			defer st.Close()
+			out, err := svc.CompareImages(ctx, tools.CompareInput{A: a, B: b})
+			if err != nil {
+				return serviceErr(err)
+			}
+			if *c.json {
+				return writeJSON(e.stdout, struct {
+					A          string  `json:"a"`
+					B          string  `json:"b"`
+					Model      string  `json:"model"`
+					Cosine     float64 `json:"cosine"`
+					Similarity float64 `json:"similarity"`
+				}{describe(a), describe(b), m.ID(), out.Cosine, out.Similarity})
+			}
+			t := &table{}
+			t.add("A", displayPath(describe(a)))
+			t.add("B", displayPath(describe(b)))
+			t.add("cosine", strconv.FormatFloat(out.Cosine, 'f', 4, 64))
+			t.add("similarity", strconv.FormatFloat(out.Similarity, 'f', 4, 64)+"  (cosine+1)/2")
+			return t.write(e.stdout)
+		}
+	})
+
+var statsCmd = newCommand("stats", "",
+	"what the index holds",
+	`Show the index: the model it was built with, where it lives, how many
+images it holds, the folders they are in and the tags stored with them.
+
+Examples:
+  rag-search stats
+  rag-search stats --store ./index --json`,
+	func(fs *flag.FlagSet) runCmd {
+		c := commonFlags(fs)
+		return func(ctx context.Context, e *env, pos []string) error {
+			if len(pos) != 0 {
+				return usageErr("stats: takes no arguments, got %q", pos)
+			}
+			if err := c.cfg.Resolve(fs); err != nil {
+				return usageErr("%v", err)
+			}
+			m, err := c.openModel(ctx, e)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			st, err := c.openIndex(ctx, m, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc, err := newService(m, st, nil, false)
+			if err != nil {
+				return err
+			}
+			out, err := svc.IndexStats(ctx)
+			if err != nil {
+				return serviceErr(err)
+			}
+			if *c.json {
+				return writeJSON(e.stdout, out)
+			}
+			t := &table{}
+			t.add("model", out.Model)
+			t.add("dim", strconv.Itoa(out.Dim))
+			t.add("store", out.Store)
+			t.add("images", strconv.Itoa(out.Images))
+			for i, r := range out.Roots {
+				k := ""
+				if i == 0 {
+					k = "folders"
+				}
+				t.add(k, r)
+			}
+			tags := make([]string, 0, len(out.Tags))
+			for tag := range out.Tags {
+				tags = append(tags, tag)
+			}
+			sort.Slice(tags, func(i, j int) bool {
+				if out.Tags[tags[i]] != out.Tags[tags[j]] {
+					return out.Tags[tags[i]] > out.Tags[tags[j]]
+				}
+				return tags[i] < tags[j]
+			})
+			for i, tag := range tags {
+				k := ""
+				if i == 0 {
+					k = "tags"
+				}
+				t.add(k, fmt.Sprintf("%s (%d)", tag, out.Tags[tag]))
+			}
+			return t.write(e.stdout)
+		}
+	})
+
+// standalone opens what classify and compare need: the model, and the
+// index only when an image is named by its id (an empty in-memory store
+// otherwise), with a service allowed to read the named files.
+func (c *common) standalone(ctx context.Context, e *env, refs []tools.ImageRef, roots []string) (*embed.Model, retriever.Store, *tools.Service, error) {
+	needIndex, urls := false, false
+	for _, r := range refs {
+		needIndex = needIndex || r.ID != ""
+		urls = urls || r.URL != ""
+	}
+	var dirs []string
+	for _, r := range roots {
+		if r != "" {
+			dirs = append(dirs, r)
+		}
+	}
+	m, err := c.openModel(ctx, e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var st retriever.Store
+	if needIndex {
+		st, err = c.openIndex(ctx, m, false)
+		if err != nil {
+			m.Close()
+			return nil, nil, nil, err
+		}
+	} else {
+		st = local.OpenMemory()
+	}
+	svc, err := newService(m, st, dirs, urls)
+	if err != nil {
+		st.Close()
+		m.Close()
+		return nil, nil, nil, err
+	}
+	return m, st, svc, nil
+}
+
+// classifyTemplates classifies with several prompt templates, which
+// tools.ClassifyInput (one template) cannot express yet: the image is
+// embedded as the tools do it for a file, and embed.Model.Classify averages
+// the prompts per label as the CLIP paper does. Only file images.
+func classifyTemplates(ctx context.Context, svc *tools.Service, ref tools.ImageRef, labels, templates []string) (tools.ClassifyOutput, error) {
+	if ref.Path == "" {
+		return tools.ClassifyOutput{}, usageErr("several --template values need IMAGE to be a file")
+	}
+	if len(labels) > tools.MaxLabels {
+		return tools.ClassifyOutput{}, usageErr("--labels: at most %d labels, got %d", tools.MaxLabels, len(labels))
+	}
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if utf8.RuneCountInString(l) > tools.MaxLabelChars {
+			return tools.ClassifyOutput{}, usageErr("--labels: a label is longer than %d characters", tools.MaxLabelChars)
+		}
+		if seen[l] {
+			return tools.ClassifyOutput{}, usageErr("--labels: label %q is given twice", l)
+		}
+		seen[l] = true
+	}
+	for _, t := range templates {
+		if strings.Count(t, "{}") != 1 {
+			return tools.ClassifyOutput{}, usageErr("--template %q must contain {} exactly once, where the label goes", t)
+		}
+	}
+	m := svc.Model()
+	vecs, err := m.EmbedImageFiles(ctx, []string{ref.Path})
+	if err != nil {
+		if ctx.Err() != nil {
+			return tools.ClassifyOutput{}, err
+		}
+		return tools.ClassifyOutput{}, fileErr("cannot read image %s: %v", ref.Path, err)
+	}
+	probs, err := m.Classify(ctx, vecs[0], labels, templates)
+	if err != nil {
+		return tools.ClassifyOutput{}, fmt.Errorf("classify %s: %w", ref.Path, err)
+	}
+	out := tools.ClassifyOutput{Labels: make([]tools.LabelProb, 0, len(probs))}
+	for _, p := range probs {
+		out.Labels = append(out.Labels, tools.LabelProb{Label: p.Label, Probability: float64(p.Prob)})
+	}
+	sort.SliceStable(out.Labels, func(i, j int) bool { return out.Labels[i].Probability > out.Labels[j].Probability })
+	return out, nil
+}
+
+// readLabels reads one label per line; blank lines and # comments are skipped.
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErr("--labels-file: %v", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErr("--labels-file %s: %v", path, err)
+	}
+	return out, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " | ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// describe names an image reference for output.
+func describe(r tools.ImageRef) string {
+	switch {
+	case r.Path != "":
+		return r.Path
+	case r.ID != "":
+		return "image://" + r.ID
+	case r.URL != "":
+		return r.URL
+	}
+	return "inline image"
+}
+
+// displayPath shortens p to a path relative to the working directory when
+// it lies below it.
+func displayPath(p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if res, err := filepath.EvalSymlinks(wd); err == nil {
+		wd = res
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return rel
+}
+
+// bar draws p (0 to 1) as a bar of up to n blocks.
+func bar(p float64, n int) string {
+	k := int(p*float64(n) + 0.5)
+	return strings.Repeat("█", max(0, min(n, k)))
+}
+
+// printHits prints search results as a table or JSON.
+func printHits(e *env, c *common, out tools.SearchOutput) error {
+	if *c.json {
+		return writeJSON(e.stdout, out)
+	}
+	if len(out.Hits) == 0 {
+		fmt.Fprintln(e.stderr, "no images matched")
+		return nil
+	}
+	withTags := false
+	for _, h := range out.Hits {
+		withTags = withTags || len(h.Tags) > 0
+	}
+	t := &table{}
+	head := []string{"RANK", "SCORE", "SIZE", "PATH"}
+	if withTags {
+		head = append(head, "TAGS")
+	}
+	t.add(head...)
+	for _, h := range out.Hits {
+		row := []string{strconv.Itoa(h.Rank), strconv.FormatFloat(h.Score, 'f', 4, 64), fmt.Sprintf("%d×%d", h.Width, h.Height), displayPath(h.Path)}
+		if withTags {
+			var tags []string
+			for _, tg := range h.Tags {
+				tags = append(tags, tg.Label)
+			}
+			row = append(row, strings.Join(tags, ", "))
+		}
+		t.add(row...)
+	}
+	return t.write(e.stdout)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

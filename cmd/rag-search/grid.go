@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"github.com/cliprag/cliprag/embed/preprocess"
+	"github.com/cliprag/cliprag/tools"
+	"github.com/cliprag/cliprag/tools/sheet"
+)
+
+// queryTile is the first cell of a contact sheet: the query text, or the
+// query image.
+type queryTile struct {
+	text string // search
+	path string // similar: the image file, when known
+	name string // similar: the argument as given
+}
+
+// writeGrid renders the query and hits as a contact sheet to --grid.
+func writeGrid(e *env, f *filterFlags, q queryTile, hits []tools.Hit, model string) error {
+	thumb := *f.thumb
+	tiles := make([]sheet.Tile, 0, len(hits)+1)
+	first := sheet.Tile{Label: "query", Highlight: true}
+	if q.text != "" {
+		first.Text = q.text
+		first.Name = model
+	} else {
+		first.Name = q.name
+		if q.path != "" {
+			first.Name = filepath.Base(q.path)
+			first.Image = thumbnail(q.path, thumb)
+		}
+		if first.Image == nil {
+			first.Text = q.name
+		}
+	}
+	tiles = append(tiles, first)
+	for _, h := range hits {
+		tiles = append(tiles, sheet.Tile{
+			Image: thumbnail(h.Path, thumb),
+			Label: fmt.Sprintf("#%d  %.4f", h.Rank, h.Score),
+			Name:  filepath.Base(h.Path),
+		})
+	}
+	img, err := sheet.Render(tiles, sheet.Options{Thumb: thumb})
+	if err != nil {
+		return fmt.Errorf("contact sheet: %w", err)
+	}
+	if err := sheet.WritePNG(*f.grid, img); err != nil {
+		return fmt.Errorf("contact sheet: %w", err)
+	}
+	if !*f.quiet {
+		b := img.Bounds()
+		fmt.Fprintf(e.stderr, "wrote %s (%d×%d, query and %d results)\n", *f.grid, b.Dx(), b.Dy(), len(hits))
+	}
+	return nil
+}
+
+// thumbnail decodes an image file for the sheet (EXIF orientation applied,
+// JPEGs decoded at reduced size when the build allows), or returns nil when
+// it cannot: the sheet then shows an empty box.
+func thumbnail(path string, side int) image.Image {
+	img, _, err := preprocess.DecodeFile(path, preprocess.DecodeOptions{MinSide: side})
+	if err != nil {
+		return nil
+	}
+	return img
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/local"
+	"github.com/cliprag/cliprag/retriever/stores"
+	"github.com/cliprag/cliprag/tools"
+	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/tools/ingest"
+)
+
+// common are the flags every command has.
+type common struct {
+	cfg   *config.Config
+	json  *bool
+	quiet *bool
+}
+
+func commonFlags(fs *flag.FlagSet) *common {
+	return &common{
+		cfg:   config.Flags(fs),
+		json:  fs.Bool("json", false, "print JSON instead of a table"),
+		quiet: fs.Bool("quiet", false, "no progress or timing messages on stderr"),
+	}
+}
+
+// progress is where model download and encoding progress go.
+func (c *common) progress(e *env) io.Writer {
+	if *c.quiet {
+		return nil
+	}
+	return e.stderr
+}
+
+// openModel loads the configured model.
+func (c *common) openModel(ctx context.Context, e *env) (*embed.Model, error) {
+	m, err := c.cfg.OpenModel(ctx, c.progress(e))
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", c.cfg.Model, err)
+	}
+	return m, nil
+}
+
+// emptyIndexError says the index has nothing to search.
+func emptyIndexError(spec string) error {
+	return indexErr(fmt.Errorf("the index at %s is empty: run rag-ingest FOLDER first (or search a folder directly with --dir FOLDER)", spec))
+}
+
+// openIndex opens the configured index read-only, so that it can be
+// searched while rag-ingest writes, and checks it was built with m. Unless
+// allowEmpty, an index without images is an error.
+func (c *common) openIndex(ctx context.Context, m *embed.Model, allowEmpty bool) (retriever.Store, error) {
+	spec := c.cfg.StoreSpec()
+	st, err := stores.Open(ctx, spec, stores.Options{QdrantAPIKey: c.cfg.QdrantAPIKey, ReadOnly: true})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if allowEmpty {
+				return nil, indexErr(fmt.Errorf("there is no index at %s: run rag-ingest FOLDER first", spec))
+			}
+			return nil, emptyIndexError(spec)
+		}
+		return nil, indexErr(err)
+	}
+	have, err := st.Collection(ctx)
+	switch {
+	case errors.Is(err, retriever.ErrNotFound):
+		if allowEmpty {
+			return st, nil
+		}
+		st.Close()
+		return nil, emptyIndexError(spec)
+	case err != nil:
+		st.Close()
+		return nil, indexErr(fmt.Errorf("open index %s: %w", spec, err))
+	}
+	if want := (retriever.Collection{Model: m.ID(), Dim: m.Dim()}); have != want {
+		st.Close()
+		return nil, indexErr(&retriever.MismatchError{Store: st.String(), Have: have, Want: want})
+	}
+	if !allowEmpty {
+		n, err := st.Count(ctx)
+		if err != nil {
+			st.Close()
+			return nil, indexErr(fmt.Errorf("count %s: %w", spec, err))
+		}
+		if n == 0 {
+			st.Close()
+			return nil, emptyIndexError(spec)
+		}
+	}
+	return st, nil
+}
+
+// encodeDir embeds the images under dir into an in-memory store with the
+// ingest pipeline, showing progress and saying how long it took.
+func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir string) (retriever.Store, error) {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fileErr("no such folder: %s", dir)
+	case err != nil:
+		return nil, fileErr("cannot read folder %s: %v", dir, err)
+	case !info.IsDir():
+		return nil, usageErr("--dir %s is a file, not a folder", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fileErr("folder %s: %v", dir, err)
+	}
+	st := local.OpenMemory()
+	sum, err := ingest.Run(ctx, m, st, ingest.Options{Paths: []string{abs}, Progress: c.progress(e)})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("encode %s: %w", dir, err)
+	}
+	if !*c.quiet {
+		msg := fmt.Sprintf("encoded %d images in %s", sum.Indexed, seconds(sum.Duration))
+		if sum.Indexed > 0 && sum.Duration > 0 {
+			msg += fmt.Sprintf(" (%.1f images/s)", sum.ImagesPerSec)
+		}
+		if n := len(sum.Failed); n > 0 {
+			msg += fmt.Sprintf("; %d could not be read (first: %s: %s)", n, sum.Failed[0].Path, oneLine(sum.Failed[0].Reason))
+		}
+		fmt.Fprintln(e.stderr, msg)
+	}
+	n, err := st.Count(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n == 0 {
+		st.Close()
+		return nil, indexErr(fmt.Errorf("no readable images in %s (looked for %s)", dir, strings.Join(ingest.DefaultExtensions, " ")))
+	}
+	return st, nil
+}
+
+// seconds formats a duration as "1.3s" or "240ms".
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+// imageArg turns a command-line image argument into a reference: an
+// existing file (made absolute), else an indexed image id (UUID or
+// image://ID), a data: URI or an http(s) URL. root is the folder of a
+// file, which the service must be allowed to read.
+func imageArg(arg string) (ref tools.ImageRef, root string, err error) {
+	if strings.TrimSpace(arg) == "" {
+		return ref, "", usageErr("empty image argument")
+	}
+	info, statErr := os.Stat(arg)
+	if statErr == nil {
+		if info.IsDir() {
+			return ref, "", fileErr("%s is a folder, not an image", arg)
+		}
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return ref, "", fileErr("%s: %v", arg, err)
+		}
+		res, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return ref, "", fileErr("%s: %v", arg, err)
+		}
+		return tools.ImageRef{Path: res}, filepath.Dir(res), nil
+	}
+	ref = tools.RefFromString(arg)
+	if ref.Path != "" {
+		if errors.Is(statErr, fs.ErrNotExist) {
+			return ref, "", fileErr("no such file: %s", arg)
+		}
+		return ref, "", fileErr("cannot read %s: %v", arg, statErr)
+	}
+	return ref, "", nil
+}
+
+// newService builds the tools service over m and st; roots are the folders
+// of the image files named on the command line.
+func newService(m *embed.Model, st retriever.Store, roots []string, urls bool) (*tools.Service, error) {
+	svc, err := tools.New(m, st, tools.Options{Roots: roots, AllowURLs: urls, Timeout: 24 * time.Hour})
+	if err != nil {
+		return nil, fmt.Errorf("tools: %w", err)
+	}
+	return svc, nil
+}
+
+// flagNames maps the tools' JSON argument names to rag-search's flags.
+var flagNames = map[string]string{
+	"query":     "QUERY",
+	"top_k":     "--top-k",
+	"min_score": "--min-score",
+	"tags":      "--tags",
+	"all_tags":  "--all-tags",
+	"folder":    "--folder",
+	"labels":    "--labels",
+	"template":  "--template",
+}
+
+// serviceErr gives an error from the tools service its exit status and
+// rag-search's names for arguments.
+func serviceErr(err error) error {
+	var ie *tools.InputError
+	if errors.As(err, &ie) {
+		f := ie.Field
+		switch {
+		case strings.HasSuffix(f, ".path"), strings.HasSuffix(f, ".data_uri"), strings.HasSuffix(f, ".url"):
+			return fileErr("%s", ie.Msg)
+		case strings.HasSuffix(f, ".id"):
+			return usageErr("%s", ie.Msg)
+		case flagNames[f] != "":
+			return usageErr("%s: %s", flagNames[f], ie.Msg)
+		}
+		return usageErr("%s", ie.Error())
+	}
+	var me *retriever.MismatchError
+	if errors.As(err, &me) {
+		return indexErr(err)
+	}
+	return err
+}
