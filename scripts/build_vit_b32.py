@@ -93,21 +93,22 @@ def main():
     vision = torchvision.models.vit_b_32()
     vision.heads = nn.Linear(768, EMBED, bias=False)
     vision.eval()
-    with torch.no_grad():
-        torch.onnx.export(
-            vision, (torch.zeros(1, 3, 224, 224),), os.path.join(out, "onnx", "vision_model.onnx"),
-            input_names=["pixel_values"], output_names=["image_embeds"],
-            dynamic_axes={"pixel_values": {0: "batch_size"}, "image_embeds": {0: "batch_size"}},
-            opset_version=14, do_constant_folding=True)
-        text = TextTower().eval()
-        ids = torch.zeros(1, CONTEXT, dtype=torch.long)
-        ids[0, :3] = torch.tensor([SOT, 320, EOT])
-        torch.onnx.export(
-            text, (ids,), os.path.join(out, "onnx", "text_model.onnx"),
-            input_names=["input_ids"], output_names=["text_embeds"],
-            dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
-                          "text_embeds": {0: "batch_size"}},
-            opset_version=14, do_constant_folding=True)
+    # Not under torch.no_grad(): with gradients enabled nn.MultiheadAttention
+    # skips its fused fast path, which the ONNX exporter cannot export.
+    torch.onnx.export(
+        vision, (torch.zeros(1, 3, 224, 224),), os.path.join(out, "onnx", "vision_model.onnx"),
+        input_names=["pixel_values"], output_names=["image_embeds"],
+        dynamic_axes={"pixel_values": {0: "batch_size"}, "image_embeds": {0: "batch_size"}},
+        opset_version=14, do_constant_folding=True)
+    text = TextTower().eval()
+    ids = torch.zeros(1, CONTEXT, dtype=torch.long)
+    ids[0, :3] = torch.tensor([SOT, 320, EOT])
+    torch.onnx.export(
+        text, (ids,), os.path.join(out, "onnx", "text_model.onnx"),
+        input_names=["input_ids"], output_names=["text_embeds"],
+        dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
+                      "text_embeds": {0: "batch_size"}},
+        opset_version=14, do_constant_folding=True)
 
     config = {
         "_name_or_path": "cliprag/vit-b-32-random",
