@@ -9,6 +9,25 @@
 // tokenizer_config.json, onnx/vision_model.onnx, onnx/text_model.onnx) and is
 // embedded in every binary that imports this package.
 //
+// The towers:
+//
+//   - onnx/vision_model.onnx: input "pixel_values" float32 [batch, 3, 224, 224]
+//     (OpenAI CLIP preprocessing: bicubic resize of the shorter side to 224,
+//     centre crop, CLIP mean/std, as preprocessor_config.json says) → output
+//     "image_embeds" float32 [batch, D]. A small CNN.
+//   - onnx/text_model.onnx: input "input_ids" int64 [batch, sequence ≤ 77] →
+//     output "text_embeds" float32 [batch, D]. A causal transformer pooled at
+//     the first position whose id is the end-of-text id (also the largest id,
+//     so this is HF's argmax(input_ids) rule); ids after it do not matter, so
+//     padding with 0 or with end-of-text gives the same result.
+//
+// Both outputs are projection outputs, not L2-normalised. D is config.json's
+// projection_dim. config.json's "logit_scale" is the trained multiplier (the
+// exp of the learned parameter, which is "logit_scale_log"); HF's
+// "logit_scale_init_value" is kept only for shape. testdata/reference.json
+// holds PyTorch's outputs for the images beside it and a few captions, and
+// testdata/tokenizer_check.json the Python tokenizer's ids for 30 strings.
+//
 // Draw renders fresh images of the domain in pure Go, independently of the
 // Python renderer the model was trained on, so tests measure held-out
 // accuracy.
