@@ -222,7 +222,7 @@ Examples:
 		f := newFilterFlags(fs)
 		return func(ctx context.Context, e *env, pos []string) error {
 			if len(pos) != 1 {
-				return usageErr("similar: give one IMAGE, got %d arguments (try: rag-search similar photo.jpg)", len(pos))
+				return usageErr("similar: give one IMAGE, got %s (try: rag-search similar photo.jpg)", plural(len(pos), "argument"))
 			}
 			if err := f.check(); err != nil {
 				return err
@@ -296,7 +296,7 @@ Examples:
 		top := fs.Int("top-k", 0, "show only the best N labels (0: all)")
 		return func(ctx context.Context, e *env, pos []string) error {
 			if len(pos) != 1 {
-				return usageErr("classify: give one IMAGE, got %d arguments (try: rag-search classify photo.jpg --labels cat,dog)", len(pos))
+				return usageErr("classify: give one IMAGE, got %s (try: rag-search classify photo.jpg --labels cat,dog)", plural(len(pos), "argument"))
 			}
 			if *top < 0 {
 				return usageErr("--top-k must not be negative")
@@ -370,7 +370,7 @@ Examples:
 		c := commonFlags(fs)
 		return func(ctx context.Context, e *env, pos []string) error {
 			if len(pos) != 2 {
-				return usageErr("compare: give two images, got %d arguments (try: rag-search compare a.jpg b.jpg)", len(pos))
+				return usageErr("compare: give two images, got %s (try: rag-search compare a.jpg b.jpg)", plural(len(pos), "argument"))
 			}
 			if err := c.cfg.Resolve(fs); err != nil {
 				return usageErr("%v", err)
@@ -671,4 +671,12 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// plural returns "1 argument", "2 arguments".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }

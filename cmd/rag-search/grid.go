@@ -53,7 +53,7 @@ func writeGrid(e *env, f *filterFlags, q queryTile, hits []tools.Hit, model stri
 	}
 	if !*f.quiet {
 		b := img.Bounds()
-		fmt.Fprintf(e.stderr, "wrote %s (%d×%d, query and %d results)\n", *f.grid, b.Dx(), b.Dy(), len(hits))
+		fmt.Fprintf(e.stderr, "wrote %s (%d×%d, the query and %s)\n", *f.grid, b.Dx(), b.Dy(), plural(len(hits), "result"))
 	}
 	return nil
 }

@@ -125,10 +125,13 @@ func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir stri
 		st.Close()
 		return nil, fmt.Errorf("encode %s: %w", dir, err)
 	}
-	if !*c.quiet {
+	if !*c.quiet && (sum.Indexed > 0 || len(sum.Failed) > 0) {
 		msg := fmt.Sprintf("encoded %d images in %s", sum.Indexed, seconds(sum.Duration))
 		if sum.Indexed > 0 && sum.Duration > 0 {
 			msg += fmt.Sprintf(" (%.1f images/s)", sum.ImagesPerSec)
+		}
+		if sum.Duplicates > 0 {
+			msg += fmt.Sprintf("; %s left out (same content as another file)", plural(sum.Duplicates, "duplicate"))
 		}
 		if n := len(sum.Failed); n > 0 {
 			msg += fmt.Sprintf("; %d could not be read (first: %s: %s)", n, sum.Failed[0].Path, oneLine(sum.Failed[0].Reason))

@@ -31,17 +31,20 @@ func (t *table) write(w io.Writer) error {
 			widths[i] = max(widths[i], displayWidth(c))
 		}
 	}
-	var b strings.Builder
+	var b, b2 strings.Builder
 	for _, r := range t.rows {
+		start := b.Len()
 		for i, c := range r {
 			b.WriteString(c)
 			if i < len(r)-1 {
 				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
 			}
 		}
-		b.WriteByte('\n')
+		line := strings.TrimRight(b.String()[start:], " ")
+		b2.WriteString(line)
+		b2.WriteByte('\n')
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b2.String())
 	return err
 }
 
