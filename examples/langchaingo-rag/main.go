@@ -94,6 +94,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("langchaingo-rag", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config.Flags(fs)
+	if f := fs.Lookup("model"); f != nil {
+		f.Usage = strings.Replace(f.Usage, "default "+config.DefaultModel, "default in this example "+defaultModel, 1)
+	}
+	if f := fs.Lookup("store"); f != nil {
+		f.Usage += " (default in this example: a temporary index, removed at exit)"
+	}
 	var s settings
 	fs.StringVar(&s.images, "images", defaultImages, "folder of images to index and search")
 	fs.StringVar(&s.question, "q", defaultQuestion, "the question")
