@@ -82,10 +82,8 @@ func BenchmarkSearch(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dk", kind, n/1000), func(b *testing.B) {
 				ctx := b.Context()
 				rng := rand.New(rand.NewPCG(uint64(n), 1))
-				vecs := benchVectors(kind, n, rng)
-				recs := benchRecords(vecs)
-				vecs = nil
 				before := heapInUse()
+				recs := benchRecords(benchVectors(kind, n, rng))
 				s := OpenMemory()
 				defer s.Close()
 				if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: benchDim}); err != nil {
@@ -106,11 +104,13 @@ func BenchmarkSearch(b *testing.B) {
 				info := s.Index(true)
 				build := time.Since(start)
 				qs := make([][]float32, 200)
+				vecs := nil2(recs)
 				for i := range qs {
-					qs[i] = benchQuery(kind, nil2(recs), rng)
+					qs[i] = benchQuery(kind, vecs, rng)
 				}
-				perVec := float64(heapInUse()-before) / float64(n)
-				recs = nil
+				// What the store holds, once the input records are gone.
+				recs, vecs = nil, nil
+				perVec := float64(int64(heapInUse())-int64(before)) / float64(n)
 				// Recall@10 against exact search.
 				found := 0
 				all := filter{none: true}
