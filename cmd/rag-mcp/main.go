@@ -95,6 +95,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	cfg.ReadOnly = !*allowIngest // searching only: don't lock out rag-ingest
 	model, store, err := cfg.Open(ctx, stderr)
 	if err != nil {
 		return err

@@ -31,6 +31,9 @@ type Config struct {
 	Offline      bool   // never touch the network
 	QdrantAPIKey string // API key for Qdrant
 	EnvFile      string // the .env file read; empty: ./.env if present
+
+	// ReadOnly is set by front ends that only search (not a user setting).
+	ReadOnly bool
 }
 
 // setting describes one configurable value.

@@ -38,9 +38,10 @@ func (c *Config) StoreSpec() string {
 	return stores.DefaultDir()
 }
 
-// OpenStore opens the configured store.
+// OpenStore opens the configured store, read-only when c.ReadOnly is set
+// (an embedded index can then be searched while rag-ingest writes it).
 func (c *Config) OpenStore(ctx context.Context) (retriever.Store, error) {
-	return stores.Open(ctx, c.StoreSpec(), stores.Options{QdrantAPIKey: c.QdrantAPIKey})
+	return stores.Open(ctx, c.StoreSpec(), stores.Options{QdrantAPIKey: c.QdrantAPIKey, ReadOnly: c.ReadOnly})
 }
 
 // Open loads the model and opens the store, and checks that the store holds
