@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench.sh: measure the ingest pipeline and write BENCHMARKS.md.
+#
+#   scripts/bench.sh            decode, model, end-to-end, memory for 1k and 10k files (~6 min on 2 busy cores)
+#   scripts/bench.sh --full     also the memory of a 100k-file run (several minutes more)
+#   scripts/bench.sh --out F    write the report to F instead of BENCHMARKS.md
+#
+# It builds scripts/bench twice (pure Go, and -tags libjpeg when the
+# libjpeg-turbo headers are installed), generates the images in a temporary
+# folder (on /dev/shm when it exists; nothing is committed), builds the
+# random-weight ViT-B/32 with scripts/build_vit_b32.py when
+# .cache/vit-b-32-random is missing (set VIT_DIR to use another copy), runs
+# every measurement, and renders the report. SECONDS_PER=N sets the minimum
+# time of each rate measurement (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+full=0
+out=BENCHMARKS.md
+args="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) full=1 ;;
+    --out) out=$2; shift ;;
+    *) echo "usage: scripts/bench.sh [--full] [--out FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+secs=${SECONDS_PER:-3}
+
+if [ -z "${ONNXRUNTIME_LIB:-}" ]; then
+  if [ -e /opt/onnxruntime/libonnxruntime.so.1 ]; then
+    export ONNXRUNTIME_LIB=/opt/onnxruntime/libonnxruntime.so.1
+  else
+    eval "export $(scripts/onnxruntime.sh)"
+  fi
+fi
+
+vit=${VIT_DIR:-$root/.cache/vit-b-32-random}
+if [ ! -s "$vit/onnx/vision_model.onnx" ]; then
+  echo "bench.sh: building the random-weight ViT-B/32 into $vit" >&2
+  /usr/bin/python3 scripts/build_vit_b32.py "$vit" >&2
+fi
+
+base=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+work=$(mktemp -d "$base/cliprag-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+res=$work/results.jsonl
+cmds=$work/commands.txt
+: >"$res"
+
+go build -o "$work/bench-default" ./scripts/bench
+builds=(default)
+if [ -f /usr/include/jpeglib.h ] || [ -f /usr/include/x86_64-linux-gnu/jpeglib.h ]; then
+  go build -tags libjpeg -o "$work/bench-libjpeg" ./scripts/bench
+  builds+=(libjpeg)
+else
+  echo "bench.sh: no libjpeg-turbo headers (apt-get install libjpeg62-turbo-dev): pure-Go build only" >&2
+fi
+last=${builds[-1]}
+{
+  echo "go build -o \$W/bench-default ./scripts/bench"
+  [ "$last" = libjpeg ] && echo "go build -tags libjpeg -o \$W/bench-libjpeg ./scripts/bench"
+} >>"$cmds"
+
+# run logs a command (with the work folder written as $W and the ViT folder
+# as $VIT) and runs it.
+run() {
+  local line="$*"
+  line=${line//$work/\$W}
+  line=${line//$vit/\$VIT}
+  echo "$line" >>"$cmds"
+  echo "+ $line" >&2
+  "$@"
+}
+
+B=$work/bench-default
+run "$B" gen-small -dir "$work/small" -n 128
+run "$B" gen-big -dir "$work/12mp" -n 64
+
+# 1. Decode + preprocess alone; ms per 12 MP JPEG against image/jpeg.
+for b in "${builds[@]}"; do
+  run "$work/bench-$b" jpeg12mp -file "$work/12mp/photo-0000.jpg" -rounds 5 -out "$res"
+  for d in small 12mp; do
+    run "$work/bench-$b" decode -dir "$work/$d" -label "$d" -seconds "$secs" -out "$res"
+  done
+done
+
+# 2. The model alone (the same in both builds).
+for m in tiny-shapes "$vit"; do
+  run "$work/bench-$last" model -model "$m" -batches 1,16 -seconds "$secs" -out "$res"
+done
+
+# 3. End to end, with decode alone and the model alone measured in the same process.
+for m in tiny-shapes "$vit"; do
+  for d in small 12mp; do
+    for b in "${builds[@]}"; do
+      run "$work/bench-$b" ingest -model "$m" -dir "$work/$d" -label "$d" -compare -seconds "$secs" -out "$res"
+    done
+  done
+done
+
+# 4. Peak memory over 1k, 10k (and 100k) small files, one fresh process each.
+sizes=(1000 10000)
+[ "$full" = 1 ] && sizes+=(100000)
+for n in "${sizes[@]}"; do
+  run "$B" gen-tiny -dir "$work/tiny-$n" -n "$n"
+  run "$work/bench-$last" ingest -model tiny-shapes -dir "$work/tiny-$n" -label "tiny96" -out "$res"
+  rm -rf "${work:?}/tiny-$n"
+done
+
+invocation="scripts/bench.sh${args:+ $args}"
+"$work/bench-$last" report -results "$res" -commands "$cmds" -invocation "$invocation" >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "bench.sh: wrote $out" >&2
