@@ -230,7 +230,7 @@ func genTiny(args []string) error {
 			return err
 		}
 	}
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}}
 	return parallel(n, func(i int) error {
 		base := bases[i%len(bases)]
 		img := image.NewNRGBA(base.Rect)
@@ -244,3 +244,13 @@ func genTiny(args []string) error {
 		return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%03d", i/1000), fmt.Sprintf("t%06d.png", i)), buf.Bytes(), 0o644)
 	})
 }
+
+// pngPool lets the PNG encoder reuse its compressor across files.
+type pngPool struct{ p sync.Pool }
+
+func (p *pngPool) Get() *png.EncoderBuffer {
+	b, _ := p.p.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }

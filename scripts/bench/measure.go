@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -324,15 +325,20 @@ func cmdIngest(args []string) error {
 	batch := fs.Int("batch", 16, "images per model call")
 	workers := fs.Int("workers", 0, "decode workers (default: all cores)")
 	threads := fs.Int("threads", 0, "ONNX Runtime threads (default: all cores)")
+	limit := fs.Int("files", 0, "index only the first N images under -dir (0: the whole folder)")
 	compare := fs.Bool("compare", false, "first measure decode alone and the model alone (batch -batch) in this process")
 	secs := fs.Float64("seconds", 3, "minimum time of each -compare measurement")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest run")
+	memprofile := fs.String("memprofile", "", "write a heap profile at the end of the ingest run (store still open)")
 	out := fs.String("out", "-", "results file (appended)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *workers <= 0 {
 		*workers = cores()
+	}
+	if *memprofile != "" {
+		runtime.MemProfileRate = 4096 // fine-grained, so that small per-file allocations show
 	}
 	ctx := context.Background()
 	w, closeOut, err := output(*out)
@@ -347,11 +353,20 @@ func cmdIngest(args []string) error {
 	defer m.Close()
 	r := Result{Kind: "ingest", Model: modelLabel(*ref), Data: *label, Batch: *batch, Workers: *workers,
 		Metrics: map[string]float64{"threads": float64(*threads)}}
-	if *compare {
-		files, err := imageFiles(*dir)
-		if err != nil {
+	// Listing the folder here is only done when needed: the memory runs
+	// (no -compare, no -files) must measure ingest alone.
+	paths := []string{*dir}
+	var files []string
+	if *compare || *limit > 0 {
+		if files, err = imageFiles(*dir); err != nil {
 			return err
 		}
+		if *limit > 0 && *limit < len(files) {
+			files = files[:*limit]
+			paths = files
+		}
+	}
+	if *compare {
 		dur := time.Duration(*secs * float64(time.Second))
 		n, d, err := decodeRate(files, *workers, dur, 2**workers)
 		if err != nil {
@@ -390,11 +405,25 @@ func cmdIngest(args []string) error {
 		defer f.Close()
 	}
 	r.LoadBeg = loadAvg()
-	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{*dir}, Workers: *workers, BatchSize: *batch})
+	stopSampling := sampleHeap()
+	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: paths, Workers: *workers, BatchSize: *batch})
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
 	r.LoadEnd = loadAvg()
+	// Memory with the store still open: the peak so far, the heap the Go
+	// runtime holds (≈ its peak), and what is live after a collection.
+	r.Metrics["rss_peak_bytes"] = vmHWM()
+	r.Metrics["go_heap_max_bytes"], r.Metrics["go_heap_max_at"] = stopSampling()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r.Metrics["go_heap_sys_bytes"] = float64(ms.HeapSys)
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	r.Metrics["go_heap_live_bytes"] = float64(ms.HeapAlloc)
+	if *memprofile != "" && err == nil {
+		err = writeHeapProfile(*memprofile)
+	}
 	if cerr := s.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -404,17 +433,60 @@ func cmdIngest(args []string) error {
 	if len(sum.Failed) > 0 {
 		return fmt.Errorf("ingest %s: %d files failed, first: %s: %s", *dir, len(sum.Failed), sum.Failed[0].Path, sum.Failed[0].Reason)
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
 	r.Files, r.Images, r.Seconds, r.PerSec = sum.Found, sum.Indexed, sum.Seconds, sum.ImagesPerSec
-	r.Metrics["rss_peak_bytes"] = vmHWM()
-	r.Metrics["go_heap_sys_bytes"] = float64(ms.HeapSys)
 	r.Metrics["store_bytes"] = float64(dirSize(tmp))
 	if *compare {
 		r.Metrics["ratio_to_model"] = r.PerSec / r.Metrics["model_per_sec"]
 		r.Metrics["ratio_to_bound"] = r.PerSec / r.Metrics["bound_per_sec"]
 	}
 	return emit(w, r)
+}
+
+// sampleHeap samples the Go heap (live and not yet collected objects) every
+// 20 ms until the returned function is called, which reports the largest
+// sample and when it was taken as a fraction of the run.
+func sampleHeap() func() (maxBytes, at float64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	done := make(chan struct{})
+	var maxB, maxAt float64
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				metrics.Read(sample)
+				if v := float64(sample[0].Value.Uint64()); v > maxB {
+					maxB, maxAt = v, time.Since(start).Seconds()
+				}
+			}
+		}
+	}()
+	return func() (float64, float64) {
+		close(done)
+		wg.Wait()
+		return maxB, maxAt / time.Since(start).Seconds()
+	}
+}
+
+// writeHeapProfile writes the live heap (after a GC) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // dirSize is the total size of the regular files under dir.
