@@ -429,7 +429,7 @@ def shape_polygon(rng, shape):
             return [(ax, -0.5), (0.5, 0.5), (-0.5, 0.5)]
         return [(-0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)]  # right triangle
     # cross (plus sign); rotation makes it an X
-    t = rng.uniform(0.12, 0.2)
+    t = rng.uniform(0.08, 0.2)
     return [(-t, -0.5), (t, -0.5), (t, -t), (0.5, -t), (0.5, t), (t, t), (t, 0.5),
             (-t, 0.5), (-t, t), (-0.5, t), (-0.5, -t), (-t, -t)]
 
@@ -560,11 +560,10 @@ class ImageTower(nn.Module):
                                  nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
         self.features = nn.Sequential(
-            block(3, 32, 4, 4),     # 56
-            block(32, 48, 3, 2),    # 28
-            block(48, 64, 3, 2),    # 14
-            block(64, 64, 3, 1),
-            block(64, 128, 3, 2),   # 7
+            block(3, 32, 4, 4),     # 56x56, 4x4 patches
+            block(32, 64, 2, 2),    # 28
+            block(64, 96, 2, 2),    # 14
+            block(96, 128, 3, 2),   # 7
             block(128, 128, 3, 1),
         )
         self.proj = nn.Sequential(nn.Linear(256, 256), nn.ReLU(inplace=True), nn.Linear(256, dim))
@@ -781,20 +780,59 @@ def export(model, tok, out_dir, dim, width, layers, heads, opset=14):
         f.write("\n")
 
 
+def write_reference(model, tok, testdata):
+    """Writes two Python-rendered images and the PyTorch model's outputs for
+    them and for a few captions, so the Go side can check its preprocessing
+    plus ONNX Runtime against PyTorch end to end."""
+    model.eval()
+    rng = random.Random(20240601)
+    images = []
+    for i, (ci, si, ext) in enumerate([(0, 0, "png"), (4, 3, "png"), (2, 2, "jpg")]):
+        img = render(rng, ci, si)
+        name = f"reference_{COLORS[ci]}_{SHAPES[si]}.{ext}"
+        path = os.path.join(testdata, name)
+        if ext == "jpg":
+            img.save(path, format="JPEG", quality=92)
+        else:
+            img.save(path, format="PNG")
+        img = Image.open(path).convert("RGB")  # what the Go side will decode
+        with torch.no_grad():
+            emb = model.visual(normalize(clip_preprocess_u8(img).unsqueeze(0)))[0]
+        images.append({"file": name, "size": list(img.size),
+                       "image_embeds": [round(float(v), 6) for v in emb]})
+    texts = []
+    for t in ["a photo of a red circle.", "a purple cross", "something blue", ""]:
+        ids = tok.encode(t)
+        with torch.no_grad():
+            emb = model.text(torch.tensor([ids]))[0]
+        texts.append({"text": t, "input_ids": ids, "text_embeds": [round(float(v), 6) for v in emb]})
+    ref = {"note": "PyTorch outputs of the exported towers (projection outputs, not normalised); "
+                   "images preprocessed with PIL as OpenAI CLIP does. JPEG decoders differ, so "
+                   "compare the .jpg entry loosely.",
+           "logit_scale": float(model.logit_scale.exp()), "images": images, "texts": texts}
+    with open(os.path.join(testdata, "reference.json"), "w") as f:
+        json.dump(ref, f, indent=1)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(root, "embed", "tinyshapes", "model"))
     ap.add_argument("--check-out", default=os.path.join(root, "embed", "tinyshapes", "testdata",
                                                         "tokenizer_check.json"))
-    ap.add_argument("--steps", type=int, default=900)
-    ap.add_argument("--pool", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--pool", type=int, default=5000)
     ap.add_argument("--refresh", type=int, default=2,
                     help="number of fresh training pools drawn during training")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--eval", type=int, default=600)
     ap.add_argument("--eval-dir", default="", help="extra held-out images <color>_<shape>_*.png|jpg")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--ckpt", default="", help="save the weights here at every evaluation")
+    ap.add_argument("--export-from", default="", help="skip training: export these saved weights")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -820,7 +858,14 @@ def main():
 
     dim, width, layers, heads = 64, 64, 2, 4
     model = TinyCLIP(len(tok.vocab), tok.eot, dim, width, layers, heads)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    model = model.to(memory_format=torch.channels_last)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "pos" not in n]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 and n != "logit_scale"]
+    opt = torch.optim.AdamW([
+        {"params": decay, "weight_decay": 0.05},
+        {"params": no_decay, "weight_decay": 0.0},
+        {"params": [model.logit_scale], "weight_decay": 0.0, "lr": args.lr * 10},
+    ], lr=args.lr)
     warm = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
@@ -833,7 +878,9 @@ def main():
     refresh_every = math.ceil(args.steps / max(1, args.refresh))
     pool_u8 = pool_lab = None
     model.train()
-    for step in range(args.steps):
+    if args.export_from:
+        model.load_state_dict(torch.load(args.export_from))
+    for step in range(0 if args.export_from else args.steps):
         if step % refresh_every == 0:
             t1 = time.time()
             pool_u8, pool_lab = make_pool(args.seed + step + 1, args.pool)
@@ -848,17 +895,36 @@ def main():
             caps.append(c)
             cc.append(a)
             cs.append(b)
+        # Every step also contrasts the images with one caption of every
+        # class and attribute, so that all 20 classes are negatives each time.
+        for k in range(20):
+            caps.append(crng.choice(CLASS_TEMPLATES).format(CLASSES[k]))
+            cc.append(k // 4)
+            cs.append(k % 4)
+        for ci in range(5):
+            caps.append(crng.choice(COLOR_TEMPLATES).format(COLORS[ci]))
+            cc.append(ci)
+            cs.append(-1)
+        for si in range(4):
+            caps.append(crng.choice(SHAPE_TEMPLATES).format(SHAPES[si]))
+            cc.append(-1)
+            cs.append(si)
         ids = tok.batch(caps, pad_id=0 if crng.random() < 0.5 else None)
         # With the causal mask and first-eos pooling, the padding after the
         # first end-of-text cannot change the result: drop it to save time.
         ids = ids[:, : int((ids == tok.eot).float().argmax(1).max()) + 1]
-        img = F.normalize(model.visual(normalize(u8)), dim=-1)
+        img = F.normalize(model.visual(normalize(u8).contiguous(memory_format=torch.channels_last)),
+                          dim=-1)
         txt = F.normalize(model.text(ids), dim=-1)
         scale = model.logit_scale.exp().clamp(max=100)
         logits = scale * img @ txt.T
         m = compat(labels, torch.tensor(cc), torch.tensor(cs))
-        loss = (torch.sum(-F.log_softmax(logits, 1) * m / m.sum(1, keepdim=True), 1).mean() +
-                torch.sum(-F.log_softmax(logits.T, 1) * m.T / m.T.sum(1, keepdim=True), 1).mean()) / 2
+        # multi-positive CLIP loss: a caption matches every image it describes
+        li = torch.sum(-F.log_softmax(logits, 1) * m / m.sum(1, keepdim=True), 1).mean()
+        has = m.sum(0) > 0  # captions with at least one matching image in the batch
+        mt = m.T[has]
+        lt = torch.sum(-F.log_softmax(logits.T[has], 1) * mt / mt.sum(1, keepdim=True), 1).mean()
+        loss = (li + lt) / 2
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -868,6 +934,10 @@ def main():
         if step % 50 == 0 or step == args.steps - 1:
             print(f"step {step} loss {loss.item():.4f} scale {scale.item():.1f} "
                   f"t={time.time() - t0:.0f}s", flush=True)
+        if args.eval_every and step and step % args.eval_every == 0:
+            evaluate(model, tok, ev_u8, ev_lab, f"step {step}")
+            if args.ckpt:
+                torch.save(model.state_dict(), args.ckpt)
 
     train_s = time.time() - t0
     acc, p5 = evaluate(model, tok, ev_u8, ev_lab, "held-out python renders")
@@ -875,14 +945,15 @@ def main():
         u8, lab = load_dir(args.eval_dir)
         evaluate(model, tok, u8, lab, f"held-out {args.eval_dir}")
     export(model, tok, args.out, dim, width, layers, heads)
+    write_reference(model, tok, os.path.dirname(args.check_out))
     sizes = {os.path.relpath(os.path.join(dp, f), args.out): os.path.getsize(os.path.join(dp, f))
              for dp, _, fs in os.walk(args.out) for f in fs}
     print(f"files: {json.dumps(sizes)} total {sum(sizes.values())} bytes", flush=True)
     print(f"train+eval time {train_s:.0f}s, total {time.time() - t0:.0f}s; "
           f"final zero-shot acc {acc * 100:.2f}% P@5 {p5:.3f}; logit_scale {model.logit_scale.exp().item():.2f}",
           flush=True)
-    torch.save(model.state_dict(), os.path.join(root, ".cache", "tiny-shapes.pt")) \
-        if os.path.isdir(os.path.join(root, ".cache")) else None
+    if args.ckpt:
+        torch.save(model.state_dict(), args.ckpt)
 
 
 if __name__ == "__main__":
