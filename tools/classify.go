@@ -19,15 +19,9 @@ func (s *Service) ClassifyImage(ctx context.Context, in ClassifyInput) (Classify
 	if err != nil {
 		return ClassifyOutput{}, err
 	}
-	var templates []string
-	if t := strings.TrimSpace(in.Template); t != "" {
-		if utf8.RuneCountInString(t) > MaxTemplateChars {
-			return ClassifyOutput{}, inputErr("template", "at most %d characters", MaxTemplateChars)
-		}
-		if strings.Count(t, "{}") != 1 {
-			return ClassifyOutput{}, inputErr("template", "must contain {} exactly once, where the label goes, e.g. \"a diagram of {}.\"")
-		}
-		templates = []string{t}
+	templates, err := checkTemplates(in.Template, in.Templates)
+	if err != nil {
+		return ClassifyOutput{}, err
 	}
 	img, err := s.resolve(ctx, "image", in.Image)
 	if err != nil {
@@ -42,6 +36,30 @@ func (s *Service) ClassifyImage(ctx context.Context, in ClassifyInput) (Classify
 		out.Labels = append(out.Labels, LabelProb{Label: p.Label, Probability: float64(p.Prob)})
 	}
 	sort.SliceStable(out.Labels, func(i, j int) bool { return out.Labels[i].Probability > out.Labels[j].Probability })
+	return out, nil
+}
+
+// MaxTemplates is the most prompt templates one classification takes.
+const MaxTemplates = 20
+
+// checkTemplates validates the prompt templates; none means the model's default.
+func checkTemplates(one string, many []string) ([]string, error) {
+	var out []string
+	for _, t := range append([]string{one}, many...) {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == "":
+			continue
+		case utf8.RuneCountInString(t) > MaxTemplateChars:
+			return nil, inputErr("template", "at most %d characters", MaxTemplateChars)
+		case strings.Count(t, "{}") != 1:
+			return nil, inputErr("template", "%q must contain {} exactly once, where the label goes, e.g. \"a diagram of {}.\"", t)
+		}
+		out = append(out, t)
+	}
+	if len(out) > MaxTemplates {
+		return nil, inputErr("templates", "at most %d templates, got %d", MaxTemplates, len(out))
+	}
 	return out, nil
 }
 

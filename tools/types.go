@@ -95,6 +95,10 @@ type ClassifyInput struct {
 	Image    ImageRef `json:"image" jsonschema:"The image to classify: exactly one of path, id, data_uri, url"`
 	Labels   []string `json:"labels" jsonschema:"Candidate labels (1 to 100, each at most 200 characters)"`
 	Template string   `json:"template,omitempty" jsonschema:"Prompt template with {} where the label goes (default: a photo of a {}.)"`
+	// Templates are several prompt templates whose text embeddings are
+	// averaged per label (prompt ensembling, as the CLIP paper does it);
+	// they are used together with Template.
+	Templates []string `json:"templates,omitempty" jsonschema:"Several prompt templates, each with {} once; label embeddings are averaged over them (at most 20)"`
 }
 
 // LabelProb is a label with its zero-shot probability.

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/config"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
@@ -101,9 +101,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		BatchSize:    *batch,
 	}
 	if *tagsFile != "" {
-		labels, err := readLabels(*tagsFile)
+		labels, err := tools.ReadLabels(*tagsFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+			fmt.Fprintf(stderr, "rag-ingest: --tags: %v\n", err)
 			return exitUsage
 		}
 		opts.Tags = labels
@@ -178,29 +178,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// readLabels reads one label per line, skipping blank lines and # comments.
-func readLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("tags: %w", err)
-	}
-	defer f.Close()
-	var labels []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		labels = append(labels, l)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tags %s: %w", path, err)
-	}
-	if len(labels) == 0 {
-		return nil, fmt.Errorf("tags %s: no labels in the file", path)
-	}
-	return labels, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/retriever"
@@ -325,16 +323,7 @@ Examples:
 			}
 			defer m.Close()
 			defer st.Close()
-			var out tools.ClassifyOutput
-			if len(templates) <= 1 {
-				in := tools.ClassifyInput{Image: ref, Labels: cands}
-				if len(templates) == 1 {
-					in.Template = templates[0]
-				}
-				out, err = svc.ClassifyImage(ctx, in)
-			} else {
-				out, err = classifyTemplates(ctx, svc, ref, cands, templates)
-			}
+			out, err := svc.ClassifyImage(ctx, tools.ClassifyInput{Image: ref, Labels: cands, Templates: templates})
 			if err != nil {
 				return serviceErr(err)
 			}
@@ -520,72 +509,13 @@ func (c *common) standalone(ctx context.Context, e *env, refs []tools.ImageRef, 
 	return m, st, svc, nil
 }
 
-// classifyTemplates classifies with several prompt templates, which
-// tools.ClassifyInput (one template) cannot express yet: the image is
-// embedded as the tools do it for a file, and embed.Model.Classify averages
-// the prompts per label as the CLIP paper does. Only file images.
-func classifyTemplates(ctx context.Context, svc *tools.Service, ref tools.ImageRef, labels, templates []string) (tools.ClassifyOutput, error) {
-	if ref.Path == "" {
-		return tools.ClassifyOutput{}, usageErr("several --template values need IMAGE to be a file")
-	}
-	if len(labels) > tools.MaxLabels {
-		return tools.ClassifyOutput{}, usageErr("--labels: at most %d labels, got %d", tools.MaxLabels, len(labels))
-	}
-	seen := map[string]bool{}
-	for _, l := range labels {
-		if utf8.RuneCountInString(l) > tools.MaxLabelChars {
-			return tools.ClassifyOutput{}, usageErr("--labels: a label is longer than %d characters", tools.MaxLabelChars)
-		}
-		if seen[l] {
-			return tools.ClassifyOutput{}, usageErr("--labels: label %q is given twice", l)
-		}
-		seen[l] = true
-	}
-	for _, t := range templates {
-		if strings.Count(t, "{}") != 1 {
-			return tools.ClassifyOutput{}, usageErr("--template %q must contain {} exactly once, where the label goes", t)
-		}
-	}
-	m := svc.Model()
-	vecs, err := m.EmbedImageFiles(ctx, []string{ref.Path})
-	if err != nil {
-		if ctx.Err() != nil {
-			return tools.ClassifyOutput{}, err
-		}
-		return tools.ClassifyOutput{}, fileErr("cannot read image %s: %v", ref.Path, err)
-	}
-	probs, err := m.Classify(ctx, vecs[0], labels, templates)
-	if err != nil {
-		return tools.ClassifyOutput{}, fmt.Errorf("classify %s: %w", ref.Path, err)
-	}
-	out := tools.ClassifyOutput{Labels: make([]tools.LabelProb, 0, len(probs))}
-	for _, p := range probs {
-		out.Labels = append(out.Labels, tools.LabelProb{Label: p.Label, Probability: float64(p.Prob)})
-	}
-	sort.SliceStable(out.Labels, func(i, j int) bool { return out.Labels[i].Probability > out.Labels[j].Probability })
-	return out, nil
-}
-
-// readLabels reads one label per line; blank lines and # comments are skipped.
+// readLabels reads --labels-file.
 func readLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
+	labels, err := tools.ReadLabels(path)
 	if err != nil {
 		return nil, usageErr("--labels-file: %v", err)
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		out = append(out, l)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, usageErr("--labels-file %s: %v", path, err)
-	}
-	return out, nil
+	return labels, nil
 }
 
 // stringList is a repeatable string flag.
