@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cliprag/cliprag/embed/tinyshapes"
+)
+
+// drawShapes draws one image per class into dir.
+func drawShapes(t *testing.T, dir string) int {
+	t.Helper()
+	rng := rand.New(rand.NewSource(5))
+	n := 0
+	for _, c := range tinyshapes.ClassList() {
+		p := filepath.Join(dir, c.Color+"-"+c.Shape+".png")
+		if err := tinyshapes.WriteFile(p, tinyshapes.Draw(rng, c.Color, c.Shape, tinyshapes.DrawOptions{})); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+type result struct {
+	Found, Indexed, Skipped, Pruned int
+	Failed                          []struct{ Path, Reason string }
+	Model, Store, Error             string
+}
+
+func ingestCLI(t *testing.T, args ...string) (int, result, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	var r result
+	if strings.Contains(strings.Join(args, " "), "-json") && stdout.Len() > 0 {
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("json output: %v\n%s", err, stdout.String())
+		}
+	}
+	if code == exitFatal && os.Getenv("CI") != "true" && strings.Contains(stderr.String(), "ONNXRUNTIME_LIB") {
+		t.Skipf("ONNX Runtime not available: %s", stderr.String())
+	}
+	return code, r, stdout.String() + stderr.String()
+}
+
+func TestCLI(t *testing.T) {
+	images := t.TempDir()
+	n := drawShapes(t, images)
+	store := filepath.Join(t.TempDir(), "index")
+	common := []string{"-model", "tiny-shapes", "-store", store, "-quiet", "-json"}
+	tags := filepath.Join(t.TempDir(), "tags.txt")
+	if err := os.WriteFile(tags, []byte("# shapes\ncircle\nsquare\ntriangle\ncross\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, r, out := ingestCLI(t, append(common, "-dry-run", images)...)
+	if code != exitOK || r.Indexed != n {
+		t.Fatalf("dry run: exit %d, %+v\n%s", code, r, out)
+	}
+	code, r, out = ingestCLI(t, append(common, "-tags", tags, images)...)
+	if code != exitOK || r.Indexed != n || r.Model != "tiny-shapes" || r.Store != store {
+		t.Fatalf("first run: exit %d, %+v\n%s", code, r, out)
+	}
+	code, r, out = ingestCLI(t, append(common, images)...)
+	if code != exitOK || r.Indexed != 0 || r.Skipped != n {
+		t.Fatalf("second run: exit %d, %+v\n%s", code, r, out)
+	}
+
+	// A bad file: the rest is indexed, the exit code says some failed.
+	if err := os.WriteFile(filepath.Join(images, "broken.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, r, out = ingestCLI(t, append(common, images)...)
+	if code != exitSomeFailed || len(r.Failed) != 1 || !strings.HasSuffix(r.Failed[0].Path, "broken.png") {
+		t.Fatalf("bad file: exit %d, %+v\n%s", code, r, out)
+	}
+
+	// Plain output names what failed.
+	var stdout, stderr bytes.Buffer
+	code = run(context.Background(), []string{"-model", "tiny-shapes", "-store", store, "-quiet", images}, &stdout, &stderr)
+	if code != exitSomeFailed || !strings.Contains(stdout.String(), "failed: "+filepath.Join(images, "broken.png")) {
+		t.Errorf("plain output: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "index")
+	images := t.TempDir()
+	drawShapes(t, images)
+	if code, _, out := ingestCLI(t, "-model", "tiny-shapes", "-store", store, "-quiet", images); code != exitOK {
+		t.Fatalf("setup: exit %d\n%s", code, out)
+	}
+	// The same index with another model: fatal, naming both.
+	other := filepath.Join("..", "..", "embed", "tinyshapes", "model")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no path", []string{"-store", store}, exitUsage, "no PATH"},
+		{"bad flag", []string{"-nope", images}, exitUsage, "flag provided but not defined"},
+		{"missing tags file", []string{"-model", "tiny-shapes", "-store", store, "-tags", "/no/such/tags.txt", images}, exitUsage, "/no/such/tags.txt"},
+		{"missing folder", []string{"-model", "tiny-shapes", "-store", store, "-quiet", "/no/such/folder"}, exitFatal, "/no/such/folder"},
+		{"other model", []string{"-model", other, "-store", store, "-quiet", images}, exitFatal, `"tiny-shapes"`},
+		{"unknown model", []string{"-model", "no-such-model", "-store", store, "-quiet", images}, exitFatal, "no-such-model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, out := ingestCLI(t, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d (want %d), output:\n%s\n(want it to mention %q)", code, tt.code, out, tt.want)
+			}
+			if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
+				t.Errorf("stack trace in output:\n%s", out)
+			}
+		})
+	}
+}
