@@ -580,29 +580,34 @@ func (p *pipeline) write(ctx context.Context, in <-chan []retriever.Record) erro
 		pending, reused = pending[:0], reused[:0]
 		return nil
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case recs, ok := <-in:
-			if !ok {
-				return flush()
-			}
+	// Write each batch as soon as it is embedded, so that an interrupted run
+	// loses as little as possible; when the model is ahead of the store,
+	// batches that are already waiting are merged into one write.
+	for recs := range in {
+		add := func(recs []retriever.Record) {
 			for _, r := range recs {
 				pending = append(pending, r)
 				reused = append(reused, p.isReuse(r))
 			}
-			if len(pending) >= maxBatch {
-				if err := flush(); err != nil {
-					return err
+		}
+		add(recs)
+	merge:
+		for len(pending) < maxBatch {
+			select {
+			case more, ok := <-in:
+				if !ok {
+					break merge
 				}
-			}
-		case <-tick.C:
-			if err := flush(); err != nil {
-				return err
+				add(more)
+			default:
+				break merge
 			}
 		}
+		if err := flush(); err != nil {
+			return err
+		}
 	}
+	return flush()
 }
 
 // isReuse reports whether r carries a vector that was already in the index.

@@ -342,9 +342,10 @@ func TestInterrupted(t *testing.T) {
 
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			storeDir := t.TempDir()
+			var storeDir string
 			killed := false
 			for attempt := 0; attempt < 3 && !killed; attempt++ {
+				storeDir = t.TempDir() // a fresh index each attempt
 				killed = runAndKill(t, dir, storeDir, tagFile, sig)
 			}
 			if !killed {
