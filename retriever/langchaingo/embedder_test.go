@@ -99,11 +99,11 @@ func TestEmbedImagesSameSpace(t *testing.T) {
 	}
 	// A caption is closer to images of its own class than to the others':
 	// for a class, the mean cosine to its images beats the mean to every
-	// other class's images. Colours must always win; whole classes (colour
-	// and shape) at least half the time, ten times chance, so that the
-	// check holds for the small bundled model as well as for real CLIP.
+	// other class's images. Colours must always win, and whole classes
+	// (colour and shape) 18 times in 20: the bundled model classifies
+	// held-out drawings almost perfectly.
 	wins := closestGroup(t, e, "a photo of a %s", tinyshapes.Classes(), imgs, func(i int) string { return f.images[i].class })
-	if wins < 10 {
+	if wins < 18 {
 		t.Errorf("only %d of 20 class captions are closest to their own class's images", wins)
 	}
 	colourWins := closestGroup(t, e, "a photo of a %s shape", tinyshapes.Colors, imgs, func(i int) string {
