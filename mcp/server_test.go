@@ -23,12 +23,17 @@ import (
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/tools"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 // connect starts an in-process client on a server over the fixture.
-func connect(t *testing.T, f *fixture, opts tools.Options) *client.Client {
+func connect(t *testing.T, f *toolstest.Fixture, opts tools.Options) *client.Client {
 	t.Helper()
-	srv := NewServer(f.service(t, opts), Options{})
+	svc, err := tools.New(toolstest.Model(t), f.Store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(svc, Options{})
 	c, err := client.NewInProcessClient(srv)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +132,7 @@ func class(path string) string {
 }
 
 func TestListTools(t *testing.T) {
-	f := newFixture(t)
+	f := toolstest.Mixed(t)
 	for _, tc := range []struct {
 		opts tools.Options
 		want []string
@@ -184,7 +189,7 @@ func sortStrings(s []string) []string {
 }
 
 func TestSearchTool(t *testing.T) {
-	f := newFixture(t)
+	f := toolstest.Mixed(t)
 	c := connect(t, f, tools.Options{})
 	res := call(t, c, ToolSearch, map[string]any{"query": "a photo of a red circle", "top_k": 6})
 	var out tools.SearchOutput
@@ -229,14 +234,14 @@ func TestSearchTool(t *testing.T) {
 }
 
 func TestToolErrors(t *testing.T) {
-	f := newFixture(t)
-	redPath := f.byName["red circle"]
+	f := toolstest.Mixed(t)
+	redPath := f.ByClass["red circle"]
 	outside := t.TempDir()
 	secret := filepath.Join(outside, "secret.png")
 	if err := tinyshapes.WriteFile(secret, tinyshapes.Draw(rand.New(rand.NewSource(1)), "red", "circle", tinyshapes.DrawOptions{})); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(secret, filepath.Join(f.root, "link.png")); err != nil {
+	if err := os.Symlink(secret, filepath.Join(f.Root, "link.png")); err != nil {
 		t.Fatal(err)
 	}
 	huge := "data:image/png;base64," + base64.StdEncoding.EncodeToString(make([]byte, 10<<20+10))
@@ -259,17 +264,17 @@ func TestToolErrors(t *testing.T) {
 		{"wrong type", c, ToolSearch, map[string]any{"query": "x", "top_k": "five"}, "top_k"},
 		{"top_k too big", c, ToolSearch, map[string]any{"query": "x", "top_k": 500}, "top_k"},
 		{"query too long", c, ToolSearch, map[string]any{"query": strings.Repeat("a", 1001)}, "query"},
-		{"dotdot", c, ToolSimilar, map[string]any{"image": map[string]any{"path": filepath.Join(f.root, "..", "..", "etc", "passwd")}}, "outside the allowed roots"},
+		{"dotdot", c, ToolSimilar, map[string]any{"image": map[string]any{"path": filepath.Join(f.Root, "..", "..", "etc", "passwd")}}, "outside the allowed roots"},
 		{"relative dotdot", c, ToolSimilar, map[string]any{"image": map[string]any{"path": "../../../../etc/passwd"}}, "image.path"},
 		{"absolute outside", c, ToolSimilar, map[string]any{"image": map[string]any{"path": secret}}, "outside the allowed roots"},
-		{"symlink escape", c, ToolSimilar, map[string]any{"image": map[string]any{"path": filepath.Join(f.root, "link.png")}}, "outside the allowed roots"},
+		{"symlink escape", c, ToolSimilar, map[string]any{"image": map[string]any{"path": filepath.Join(f.Root, "link.png")}}, "outside the allowed roots"},
 		{"data uri too big", c, ToolClassify, map[string]any{"image": map[string]any{"data_uri": huge}, "labels": []string{"a"}}, "at most 10485760 bytes"},
 		{"url disabled", c, ToolCompare, map[string]any{"a": map[string]any{"url": loop.URL}, "b": map[string]any{"path": redPath}}, "--allow-urls"},
 		{"url loopback", cu, ToolCompare, map[string]any{"a": map[string]any{"url": loop.URL}, "b": map[string]any{"path": redPath}}, "loopback"},
 		{"url scheme", cu, ToolSimilar, map[string]any{"image": map[string]any{"url": "file:///etc/passwd"}}, "only http and https"},
 		{"two refs", c, ToolSimilar, map[string]any{"image": map[string]any{"path": redPath, "id": "x"}}, "exactly one"},
 		{"no labels", c, ToolClassify, map[string]any{"image": map[string]any{"path": redPath}, "labels": []string{}}, "labels"},
-		{"ingest not registered", c, ToolIngest, map[string]any{"paths": []string{f.root}}, "ingest_images"},
+		{"ingest not registered", c, ToolIngest, map[string]any{"paths": []string{f.Root}}, "ingest_images"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -301,7 +306,7 @@ func TestToolErrors(t *testing.T) {
 }
 
 func TestOtherTools(t *testing.T) {
-	f := newFixture(t)
+	f := toolstest.Mixed(t)
 	c := connect(t, f, tools.Options{AllowIngest: true})
 
 	var stats tools.StatsOutput
@@ -341,7 +346,7 @@ func TestOtherTools(t *testing.T) {
 		t.Errorf("compare same image: %+v", cmp)
 	}
 
-	p := filepath.Join(f.root, "added", "blue-circle-2.png")
+	p := filepath.Join(f.Root, "added", "blue-circle-2.png")
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	if err := tinyshapes.WriteFile(p, tinyshapes.Draw(rand.New(rand.NewSource(8)), "blue", "circle", tinyshapes.DrawOptions{})); err != nil {
 		t.Fatal(err)
@@ -350,7 +355,7 @@ func TestOtherTools(t *testing.T) {
 		Indexed int `json:"indexed"`
 		Skipped int `json:"skipped"`
 	}
-	structured(t, call(t, c, ToolIngest, map[string]any{"paths": []string{f.root}}), &sum)
+	structured(t, call(t, c, ToolIngest, map[string]any{"paths": []string{f.Root}}), &sum)
 	if sum.Indexed != 1 || sum.Skipped != 20 {
 		t.Errorf("ingest: %+v", sum)
 	}
@@ -361,7 +366,7 @@ func TestOtherTools(t *testing.T) {
 }
 
 func TestReadResource(t *testing.T) {
-	f := newFixture(t)
+	f := toolstest.Mixed(t)
 	c := connect(t, f, tools.Options{})
 	tpl, err := c.ListResourceTemplates(context.Background(), mcpgo.ListResourceTemplatesRequest{})
 	if err != nil || len(tpl.ResourceTemplates) != 1 || tpl.ResourceTemplates[0].URITemplate.Raw() != ImageURITemplate {
@@ -402,7 +407,7 @@ func TestReadResource(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	f := newFixture(t)
+	f := toolstest.Mixed(t)
 	c := connect(t, f, tools.Options{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 24)

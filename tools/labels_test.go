@@ -43,7 +43,7 @@ func TestClassifyTemplates(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t, Options{})
 	ctx := context.Background()
-	img := ImageRef{Path: f.byName["green triangle"]}
+	img := ImageRef{Path: f.ByClass["green triangle"]}
 	labels := tinyshapes.Classes()
 	one, err := s.ClassifyImage(ctx, ClassifyInput{Image: img, Labels: labels, Template: "a photo of a {}."})
 	if err != nil {

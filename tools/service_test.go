@@ -19,6 +19,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 func TestServiceSearch(t *testing.T) {
@@ -47,7 +48,7 @@ func TestServiceSearch(t *testing.T) {
 
 	// Every class as a query: the top hit is that class for at least 90 %.
 	right := 0
-	for name := range f.byName {
+	for name := range f.ByClass {
 		out, err := s.SearchImages(ctx, SearchInput{Query: "a photo of a " + name, TopK: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -56,8 +57,8 @@ func TestServiceSearch(t *testing.T) {
 			right++
 		}
 	}
-	if right < len(f.byName)*9/10 {
-		t.Errorf("top-1 right for %d of %d classes, want at least 90%%", right, len(f.byName))
+	if right < len(f.ByClass)*9/10 {
+		t.Errorf("top-1 right for %d of %d classes, want at least 90%%", right, len(f.ByClass))
 	}
 }
 
@@ -65,7 +66,7 @@ func TestServiceSearchFilters(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t, Options{})
 	ctx := context.Background()
-	more := filepath.Join(f.root, "more")
+	more := filepath.Join(f.Root, "more")
 	tests := []struct {
 		name  string
 		in    SearchInput
@@ -106,8 +107,8 @@ func TestServiceSearchFilters(t *testing.T) {
 			}
 		}},
 		{"top k", SearchInput{Query: "a photo of a red circle", TopK: 100}, func(t *testing.T, hits []Hit) {
-			if len(hits) != len(f.byName) {
-				t.Errorf("%d hits, want all %d", len(hits), len(f.byName))
+			if len(hits) != len(f.ByClass) {
+				t.Errorf("%d hits, want all %d", len(hits), len(f.ByClass))
 			}
 		}},
 	}
@@ -126,7 +127,7 @@ func TestServiceInputErrors(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t, Options{})
 	ctx := context.Background()
-	red := ImageRef{Path: f.byName["red circle"]}
+	red := ImageRef{Path: f.ByClass["red circle"]}
 	tests := []struct {
 		name, field string
 		call        func() error
@@ -151,11 +152,11 @@ func TestServiceInputErrors(t *testing.T) {
 			return err
 		}},
 		{"path escape", "image.path", func() error {
-			_, err := s.FindSimilar(ctx, SimilarInput{Image: ImageRef{Path: filepath.Join(f.root, "..", "index")}})
+			_, err := s.FindSimilar(ctx, SimilarInput{Image: ImageRef{Path: filepath.Join(f.Root, "..", "index")}})
 			return err
 		}},
 		{"not an image", "image.path", func() error {
-			p := filepath.Join(f.root, "notes.txt")
+			p := filepath.Join(f.Root, "notes.txt")
 			writeFile(t, p, []byte("hello"))
 			_, err := s.FindSimilar(ctx, SimilarInput{Image: ImageRef{Path: p}})
 			return err
@@ -186,7 +187,7 @@ func TestServiceInputErrors(t *testing.T) {
 			return err
 		}},
 		{"compare b", "b", func() error { _, err := s.CompareImages(ctx, CompareInput{A: red}); return err }},
-		{"ingest disabled", "", func() error { _, err := s.IngestImages(ctx, IngestInput{Paths: []string{f.root}}); return err }},
+		{"ingest disabled", "", func() error { _, err := s.IngestImages(ctx, IngestInput{Paths: []string{f.Root}}); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,7 +216,7 @@ func TestServiceSimilar(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t, Options{})
 	ctx := context.Background()
-	redPath := f.byName["red circle"]
+	redPath := f.ByClass["red circle"]
 	redID := f.id(t, s, redPath)
 	fresh := tinyshapes.Draw(rand.New(rand.NewSource(1234)), "blue", "square", tinyshapes.DrawOptions{})
 	tests := []struct {
@@ -226,7 +227,7 @@ func TestServiceSimilar(t *testing.T) {
 	}{
 		{"by id", ImageRef{ID: redID}, redPath, ""},
 		{"by path", ImageRef{Path: redPath}, redPath, ""},
-		{"by relative path", ImageRef{Path: strings.TrimPrefix(redPath, f.root+"/")}, redPath, ""},
+		{"by relative path", ImageRef{Path: strings.TrimPrefix(redPath, f.Root+"/")}, redPath, ""},
 		{"by data uri", ImageRef{DataURI: dataURI(t, fresh)}, "", "blue square"},
 	}
 	for _, tc := range tests {
@@ -287,7 +288,7 @@ func TestServiceClassifyCompare(t *testing.T) {
 		t.Errorf("zero-shot right for %d of 20 fresh images, want at least 18", right)
 	}
 	t.Run("template", func(t *testing.T) {
-		out, err := s.ClassifyImage(ctx, ClassifyInput{Image: ImageRef{Path: f.byName["green triangle"]}, Labels: []string{"green triangle", "red square", "blue cross"}, Template: "a photo of a {}"})
+		out, err := s.ClassifyImage(ctx, ClassifyInput{Image: ImageRef{Path: f.ByClass["green triangle"]}, Labels: []string{"green triangle", "red square", "blue cross"}, Template: "a photo of a {}"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +298,7 @@ func TestServiceClassifyCompare(t *testing.T) {
 	})
 
 	t.Run("compare", func(t *testing.T) {
-		redPath := f.byName["red circle"]
+		redPath := f.ByClass["red circle"]
 		same, err := s.CompareImages(ctx, CompareInput{A: ImageRef{Path: redPath}, B: ImageRef{Path: redPath}})
 		if err != nil {
 			t.Fatal(err)
@@ -310,7 +311,7 @@ func TestServiceClassifyCompare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		far, err := s.CompareImages(ctx, CompareInput{A: ImageRef{Path: redPath}, B: ImageRef{Path: f.byName["blue square"]}})
+		far, err := s.CompareImages(ctx, CompareInput{A: ImageRef{Path: redPath}, B: ImageRef{Path: f.ByClass["blue square"]}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,14 +323,14 @@ func TestServiceClassifyCompare(t *testing.T) {
 
 func TestServiceIngestStatsRead(t *testing.T) {
 	f := newFixture(t)
-	s := f.service(t, Options{Roots: []string{f.root}, AllowIngest: true})
+	s := f.service(t, Options{Roots: []string{f.Root}, AllowIngest: true})
 	ctx := context.Background()
 
 	st, err := s.IndexStats(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Images != 20 || st.Model != tinyModel(t).ID() || st.Dim != tinyModel(t).Dim() || len(st.Roots) != 1 || st.Roots[0] != f.root {
+	if st.Images != 20 || st.Model != toolstest.Model(t).ID() || st.Dim != toolstest.Model(t).Dim() || len(st.Roots) != 1 || st.Roots[0] != f.Root {
 		t.Fatalf("stats %+v", st)
 	}
 	total := 0
@@ -344,7 +345,7 @@ func TestServiceIngestStatsRead(t *testing.T) {
 	small := tinyshapes.Draw(rand.New(rand.NewSource(3)), "purple", "cross", tinyshapes.DrawOptions{})
 	big := image.NewRGBA(image.Rect(0, 0, 1800, 1200))
 	draw.CatmullRom.Scale(big, big.Bounds(), small, small.Bounds(), draw.Src, nil)
-	bigPath := filepath.Join(f.root, "new", "big-purple-cross.png")
+	bigPath := filepath.Join(f.Root, "new", "big-purple-cross.png")
 	if err := os.MkdirAll(filepath.Dir(bigPath), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +385,7 @@ func TestServiceIngestStatsRead(t *testing.T) {
 		t.Fatalf("read big image: %s %dx%d %s, %v", format, cfg.Width, cfg.Height, img.MIMEType, err)
 	}
 	// A small PNG comes back as it is.
-	redPath := f.byName["red circle"]
+	redPath := f.ByClass["red circle"]
 	img, err = s.ReadImage(ctx, f.id(t, s, redPath), ResourceMaxSide)
 	if err != nil {
 		t.Fatal(err)
@@ -399,10 +400,10 @@ func TestServiceRootsFromIndex(t *testing.T) {
 	f := newFixture(t)
 	s := f.service(t, Options{})
 	roots, err := s.Roots(context.Background())
-	if err != nil || len(roots) != 1 || roots[0] != f.root {
-		t.Fatalf("roots %v, %v; want [%s]", roots, err, f.root)
+	if err != nil || len(roots) != 1 || roots[0] != f.Root {
+		t.Fatalf("roots %v, %v; want [%s]", roots, err, f.Root)
 	}
-	if _, err := s.SafePath(context.Background(), filepath.Join(f.root, "..", "index")); !IsInputError(err) {
+	if _, err := s.SafePath(context.Background(), filepath.Join(f.Root, "..", "index")); !IsInputError(err) {
 		t.Errorf("index folder readable: %v", err)
 	}
 }
@@ -428,7 +429,7 @@ func TestServiceTimeoutAndConcurrency(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			_, err := s.FindSimilar(context.Background(), SimilarInput{Image: ImageRef{Path: f.byName["red circle"]}, TopK: i + 1})
+			_, err := s.FindSimilar(context.Background(), SimilarInput{Image: ImageRef{Path: f.ByClass["red circle"]}, TopK: i + 1})
 			errs <- err
 		}()
 	}
