@@ -821,8 +821,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(root, "embed", "tinyshapes", "model"))
     ap.add_argument("--check-out", default=os.path.join(root, "embed", "tinyshapes", "testdata",
                                                         "tokenizer_check.json"))
-    ap.add_argument("--steps", type=int, default=700)
-    ap.add_argument("--pool", type=int, default=5000)
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--pool", type=int, default=4000)
     ap.add_argument("--refresh", type=int, default=2,
                     help="number of fresh training pools drawn during training")
     ap.add_argument("--batch", type=int, default=128)
