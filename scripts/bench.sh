@@ -104,6 +104,11 @@ for m in tiny-shapes "$vit"; do
     done
   done
 done
+# ViT-B/32 on 12 MP JPEGs with the cores split between decoding and the model.
+if [ "$(nproc)" -ge 2 ]; then
+  half=$(($(nproc) / 2))
+  run "$work/bench-$last" ingest -model "$vit" -dir "$work/12mp" -label 12mp -workers "$half" -threads "$(($(nproc) - half))" -compare -seconds "$secs" -out "$res"
+fi
 
 # 4. Peak memory over 1k, 10k (and 100k) small files, one fresh process each.
 sizes=(1000 10000)

@@ -202,6 +202,11 @@ func sessionOptions(threads int) (*ort.SessionOptions, error) {
 		{"intra-op threads", func() error { return so.SetIntraOpNumThreads(threads) }},
 		{"inter-op threads", func() error { return so.SetInterOpNumThreads(1) }},
 		{"graph optimisation", func() error { return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) }},
+		// Idle intra-op threads sleep instead of spinning: a spinning thread
+		// takes the CPU from the ingest decode workers that run beside the
+		// model (end-to-end ingest +10–50 %, model alone unchanged; see
+		// BENCHMARKS.md).
+		{"intra-op spinning", func() error { return so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") }},
 	}
 	for _, st := range steps {
 		if err := st.f(); err != nil {

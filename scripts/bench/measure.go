@@ -379,9 +379,13 @@ func cmdIngest(args []string) error {
 		}
 		mod := float64(n) / d.Seconds()
 		r.Metrics["decode_per_sec"], r.Metrics["model_per_sec"] = dec, mod
-		// With both stages using every core, the best a pipeline can do is
-		// to keep the CPUs busy: per-image costs add up.
+		// When both stages use every core, the best a pipeline can do is to
+		// keep the CPUs busy: per-image costs add up. When each has cores of
+		// its own, the slower stage sets the pace.
 		r.Metrics["bound_per_sec"] = 1 / (1/dec + 1/mod)
+		if t := *threads; t > 0 && *workers+t <= cores() {
+			r.Metrics["bound_per_sec"] = min(dec, mod)
+		}
 	}
 	r.Metrics["rss_before_bytes"] = vmHWM()
 
