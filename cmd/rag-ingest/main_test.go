@@ -4,28 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 // drawShapes draws one image per class into dir.
 func drawShapes(t *testing.T, dir string) int {
 	t.Helper()
-	rng := rand.New(rand.NewSource(5))
-	n := 0
-	for _, c := range tinyshapes.ClassList() {
-		p := filepath.Join(dir, c.Color+"-"+c.Shape+".png")
-		if err := tinyshapes.WriteFile(p, tinyshapes.Draw(rng, c.Color, c.Shape, tinyshapes.DrawOptions{})); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	return n
+	return len(toolstest.Draw(t, dir, toolstest.DrawOptions{Seed: 5}))
 }
 
 type result struct {
@@ -44,7 +34,7 @@ func ingestCLI(t *testing.T, args ...string) (int, result, string) {
 			t.Fatalf("json output: %v\n%s", err, stdout.String())
 		}
 	}
-	if code == exitFatal && os.Getenv("CI") != "true" && strings.Contains(stderr.String(), "ONNXRUNTIME_LIB") {
+	if code == exitFatal && toolstest.RuntimeMissing(stderr.String()) {
 		t.Skipf("ONNX Runtime not available: %s", stderr.String())
 	}
 	return code, r, stdout.String() + stderr.String()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,53 +19,25 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/cliprag/cliprag/embed"
-	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 // setup builds rag-mcp and indexes drawn images with the tiny model; it
 // returns the binary, the store directory and the image folder.
 func setup(t *testing.T) (bin, store, images string) {
 	t.Helper()
-	m, err := embed.Load(context.Background(), testModel(), embed.WithThreads(2))
-	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "ONNXRUNTIME_LIB") {
-			t.Skipf("ONNX Runtime not available (set ONNXRUNTIME_LIB): %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer m.Close()
-	dir := t.TempDir()
-	bin = filepath.Join(dir, "rag-mcp")
+	fx := toolstest.NewFixture(t, toolstest.DrawOptions{Seed: 11, ShapeMajor: true}, ingest.Options{})
+	fx.Store.Close() // the server opens it
+	bin = filepath.Join(t.TempDir(), "rag-mcp")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	images = filepath.Join(dir, "images")
-	os.MkdirAll(images, 0o755)
-	rng := rand.New(rand.NewSource(11))
-	for _, s := range tinyshapes.Shapes {
-		for _, c := range tinyshapes.Colors {
-			p := filepath.Join(images, c+"-"+s+".png")
-			if err := tinyshapes.WriteFile(p, tinyshapes.Draw(rng, c, s, tinyshapes.DrawOptions{})); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	store = filepath.Join(dir, "index")
-	st, err := local.Open(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if sum, err := ingest.Run(context.Background(), m, st, ingest.Options{Paths: []string{images}}); err != nil || sum.Indexed != 20 {
-		t.Fatalf("ingest: %+v, %v", sum, err)
-	}
-	return bin, store, images
+	return bin, fx.Index, fx.Root
 }
 
 // env is the environment of the server process: no .env, offline.
@@ -142,7 +113,7 @@ func searchRedCircle(t *testing.T, c *client.Client) {
 
 func TestServer(t *testing.T) {
 	bin, store, images := setup(t)
-	args := []string{"--model", testModel(), "--store", store, "--root", images}
+	args := []string{"--model", toolstest.ModelRef(), "--store", store, "--root", images}
 
 	t.Run("stdio", func(t *testing.T) {
 		tr := transport.NewStdioWithOptions(bin, env(), args, transport.WithCommandFunc(func(ctx context.Context, command string, e []string, a []string) (*exec.Cmd, error) {
@@ -252,10 +223,10 @@ func TestStartupErrors(t *testing.T) {
 		args   []string
 		errHas string
 	}{
-		{"token required", []string{"--model", testModel(), "--store", store, "--http", "0.0.0.0:0"}, "--token"},
-		{"wrong model", []string{"--model", testModel(), "--store", other}, "clip-vit-b-32"},
+		{"token required", []string{"--model", toolstest.ModelRef(), "--store", store, "--http", "0.0.0.0:0"}, "--token"},
+		{"wrong model", []string{"--model", toolstest.ModelRef(), "--store", other}, "clip-vit-b-32"},
 		{"missing model", []string{"--model", filepath.Join(images, "no-such-model"), "--store", store}, "no-such-model"},
-		{"missing root", []string{"--model", testModel(), "--store", store, "--root", filepath.Join(images, "nope")}, "nope"},
+		{"missing root", []string{"--model", toolstest.ModelRef(), "--store", store, "--root", filepath.Join(images, "nope")}, "nope"},
 		{"bad flag", []string{"--bogus"}, "bogus"},
 	}
 	for _, tc := range tests {
@@ -284,13 +255,4 @@ func TestStartupErrors(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return fmt.Sprint(lines[len(lines)-1])
-}
-
-// testModel is the model tests use: the bundled tiny-shapes, or the
-// directory or registry name in CLIPRAG_TEST_MODEL.
-func testModel() string {
-	if m := os.Getenv("CLIPRAG_TEST_MODEL"); m != "" {
-		return m
-	}
-	return "tiny-shapes"
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cliprag/cliprag/embed"
@@ -23,16 +22,8 @@ import (
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
-
-// testModel is the model the tests use: the bundled tiny-shapes, or
-// CLIPRAG_TEST_MODEL.
-func testModel() string {
-	if m := os.Getenv("CLIPRAG_TEST_MODEL"); m != "" {
-		return m
-	}
-	return "tiny-shapes"
-}
 
 // fixture is a folder of drawn shapes indexed into a local store.
 type fixture struct {
@@ -44,58 +35,25 @@ type fixture struct {
 	labels []string
 }
 
-var (
-	fixOnce sync.Once
-	fix     *fixture
-	fixErr  error
-)
+var shared = toolstest.Shared[*fixture]{Build: buildFixture}
 
-// newFixture draws one 224×224 image per class of the tiny model's domain
-// (shape at 0.6 of the side on a plain background), plus a copy with a
-// Chinese file name, and indexes them. It is built once per test binary.
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	fixOnce.Do(func() { fix, fixErr = buildFixture() })
-	if fixErr != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(fixErr.Error(), "ONNXRUNTIME_LIB") {
-			t.Skipf("ONNX Runtime not available (set ONNXRUNTIME_LIB): %v", fixErr)
-		}
-		t.Fatal(fixErr)
-	}
-	return fix
-}
+func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
 
-func buildFixture() (*fixture, error) {
-	ctx := context.Background()
-	m, err := embed.Load(ctx, testModel(), embed.WithThreads(2))
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	base, err := os.MkdirTemp("", "rag-search-test-")
-	if err != nil {
-		return nil, err
-	}
-	if base, err = filepath.EvalSymlinks(base); err != nil {
-		return nil, err
-	}
+// buildFixture draws one 224×224 image per class of the tiny model's
+// domain (shape at 0.6 of the side on a plain background), plus a copy
+// with a Chinese file name, and indexes them. Tests get it, built once per
+// test binary, from shared.Get.
+func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, error) {
 	f := &fixture{
 		images: filepath.Join(base, "shapes"), store: filepath.Join(base, "index"),
 		empty: filepath.Join(base, "empty"), wrong: filepath.Join(base, "wrong"),
 		bad: filepath.Join(base, "broken.jpg"), labels: tinyshapes.Classes(),
 	}
-	if err := os.MkdirAll(f.images, 0o755); err != nil {
-		return nil, err
-	}
 	rng := rand.New(rand.NewSource(1))
-	for _, c := range tinyshapes.ClassList() {
-		img, err := tinyshapes.Render(rng, c.Color, c.Shape, tinyshapes.DrawOptions{Width: 224, Height: 224, Scale: 0.6, Background: tinyshapes.BackgroundPlain})
-		if err != nil {
-			return nil, err
-		}
-		if err := tinyshapes.WriteFile(filepath.Join(f.images, c.Color+"-"+c.Shape+".png"), img); err != nil {
-			return nil, err
-		}
+	if _, err := toolstest.DrawSet(f.images, toolstest.DrawOptions{
+		Rand: rng, Draw: tinyshapes.DrawOptions{Width: 224, Height: 224, Scale: 0.6, Background: tinyshapes.BackgroundPlain},
+	}); err != nil {
+		return nil, err
 	}
 	// A second green triangle, with a Chinese file name.
 	img, err := tinyshapes.Render(rng, "green", "triangle", tinyshapes.DrawOptions{Width: 300, Height: 200})
@@ -108,18 +66,11 @@ func buildFixture() (*fixture, error) {
 	if err := os.WriteFile(f.bad, []byte("this is not a JPEG"), 0o644); err != nil {
 		return nil, err
 	}
-	st, err := local.Open(f.store)
+	st, err := toolstest.Index(ctx, m, f.store, ingest.Options{Paths: []string{f.images}}, 21)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := ingest.Run(ctx, m, st, ingest.Options{Paths: []string{f.images}})
 	st.Close()
-	if err != nil {
-		return nil, err
-	}
-	if sum.Found != 21 || len(sum.Failed) > 0 {
-		return nil, fmt.Errorf("ingest: %+v", sum)
-	}
 	for dir, model := range map[string]string{f.empty: m.ID(), f.wrong: "other-model"} {
 		st, err := local.Open(dir)
 		if err != nil {
@@ -150,7 +101,7 @@ func rs(t *testing.T, args ...string) result {
 
 // withModel inserts --model after the command name.
 func withModel(args ...string) []string {
-	return append([]string{args[0], "--model", testModel()}, args[1:]...)
+	return append([]string{args[0], "--model", toolstest.ModelRef()}, args[1:]...)
 }
 
 func (r result) json(t *testing.T, v any) {
@@ -179,7 +130,7 @@ func rows(s string) [][]string {
 }
 
 func TestSearch(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	t.Run("table", func(t *testing.T) {
 		r := rs(t, withModel("search", "--store", f.store, "a photo of a red circle")...)
 		if r.code != 0 {
@@ -228,7 +179,7 @@ func TestSearch(t *testing.T) {
 }
 
 func TestSimilar(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	q := filepath.Join(f.images, "blue-square.png")
 	var out tools.SearchOutput
 	rs(t, withModel("similar", "--store", f.store, "--json", "--top-k", "3", q)...).json(t, &out)
@@ -261,7 +212,7 @@ func TestSimilar(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	img := filepath.Join(f.images, "blue-square.png")
 	labels := strings.Join(f.labels, ",")
 	tests := []struct {
@@ -341,7 +292,7 @@ func writeLabels(t *testing.T, labels []string) string {
 }
 
 func TestCompare(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	a := filepath.Join(f.images, "red-circle.png")
 	tests := []struct {
 		name   string
@@ -392,7 +343,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	var out tools.StatsOutput
 	rs(t, withModel("stats", "--store", f.store, "--json")...).json(t, &out)
 	if out.Images != 21 || out.Dim <= 0 || len(out.Roots) != 1 || out.Roots[0] != f.images {
@@ -410,7 +361,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestDir(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	missing := filepath.Join(t.TempDir(), "no-index-here")
 	r := rs(t, withModel("search", "--store", missing, "--dir", f.images, "--json", "a photo of a red circle")...)
 	var out tools.SearchOutput
@@ -439,7 +390,7 @@ func TestDir(t *testing.T) {
 }
 
 func TestGrid(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	dir := t.TempDir()
 	// Cells are 224 px thumbnails with two 21 px caption lines under a 6 px
 	// gap (272 px tall), 16 px apart and from the edges; ceil(sqrt(k+1))
@@ -501,7 +452,7 @@ func hasColour(img image.Image, x, y, n int) bool {
 }
 
 func TestErrors(t *testing.T) {
-	f := newFixture(t)
+	f := shared.Get(t)
 	img := filepath.Join(f.images, "red-circle.png")
 	nowhere := filepath.Join(t.TempDir(), "nowhere")
 	tests := []struct {
@@ -528,7 +479,7 @@ func TestErrors(t *testing.T) {
 		{"empty index", withModel("search", "--store", f.empty, "x"), exitIndex, []string{"the index at " + f.empty + " is empty: run rag-ingest FOLDER first"}},
 		{"missing index", withModel("similar", "--store", nowhere, img), exitIndex, []string{"the index at " + nowhere + " is empty"}},
 		{"missing index stats", withModel("stats", "--store", nowhere), exitIndex, []string{"no index at " + nowhere}},
-		{"wrong model", withModel("search", "--store", f.wrong, "x"), exitIndex, []string{`"other-model"`, `"` + testModel()}},
+		{"wrong model", withModel("search", "--store", f.wrong, "x"), exitIndex, []string{`"other-model"`, `"` + toolstest.ModelRef()}},
 		{"no labels", withModel("classify", img), exitUsage, []string{"--labels"}},
 		{"duplicate label", withModel("classify", img, "--labels", "a,b,a"), exitUsage, []string{`"a" is given twice`}},
 		{"template without braces", withModel("classify", img, "--labels", "a,b", "--template", "a photo"), exitUsage, []string{"--template", "{}"}},

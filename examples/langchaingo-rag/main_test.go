@@ -19,7 +19,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 // cleanEnv removes every setting that could make run reach a real LLM or
@@ -37,20 +37,10 @@ func cleanEnv(t *testing.T) {
 func drawImages(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "shapes")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(9, 9))
-	for i, c := range tinyshapes.ClassList() {
-		ext := ".png"
-		if i%2 == 1 {
-			ext = ".jpg"
-		}
-		img := tinyshapes.Draw(rng, c.Color, c.Shape, tinyshapes.Options{Width: 400 + 10*i, Height: 300})
-		if err := tinyshapes.WriteFile(filepath.Join(dir, c.Color+"-"+c.Shape+ext), img); err != nil {
-			t.Fatal(err)
-		}
-	}
+	toolstest.Draw(t, dir, toolstest.DrawOptions{
+		Rand: rand.New(rand.NewPCG(9, 9)), JPEG: true,
+		Size: func(i int) (int, int) { return 400 + 10*i, 300 },
+	})
 	return dir
 }
 
@@ -61,7 +51,7 @@ func runExample(t *testing.T, args ...string) string {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), args, &out, &errOut)
 	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(err.Error(), "ONNXRUNTIME_LIB") {
+		if toolstest.RuntimeMissing(err.Error()) {
 			t.Skipf("ONNX Runtime not available (set ONNXRUNTIME_LIB): %v", err)
 		}
 		t.Fatalf("run %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), errOut.String())
@@ -151,7 +141,7 @@ func TestBadFlags(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			args := append([]string{"-images", dir}, tc.args...)
 			err := run(context.Background(), args, io.Discard, io.Discard)
-			if err != nil && os.Getenv("CI") != "true" && strings.Contains(err.Error(), "ONNXRUNTIME_LIB") {
+			if err != nil && toolstest.RuntimeMissing(err.Error()) {
 				t.Skip(err)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -24,7 +24,7 @@ func norm(v []float32) float64 {
 }
 
 func TestEmbedderTextSpace(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	var e embeddings.Embedder = lc.NewEmbedder(f.model)
 	texts := []string{"a photo of a red circle", "a photo of a blue square", "a photo of a red circle"}
@@ -68,7 +68,7 @@ func TestEmbedderTextSpace(t *testing.T) {
 }
 
 func TestEmbedImagesSameSpace(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	e := lc.NewEmbedder(f.model)
 	paths := make([]string, len(f.images))

@@ -61,7 +61,7 @@ func paths(t *testing.T, docs []schema.Document) []string {
 }
 
 func TestDocumentFields(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	var r schema.Retriever = lc.NewRetriever(f.svc, lc.WithTopK(10))
 	docs, err := r.GetRelevantDocuments(ctx, "a photo of a blue square")
@@ -126,7 +126,7 @@ func TestDocumentFields(t *testing.T) {
 }
 
 func TestTopK(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	all := allDocs(t, f, "a red circle")
 	for _, tc := range []struct {
 		name    string
@@ -164,7 +164,7 @@ func TestTopK(t *testing.T) {
 }
 
 func TestScoreThreshold(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	all := allDocs(t, f, "a yellow triangle")
 	// A threshold between two distinct scores in the middle of the ranking.
@@ -200,7 +200,7 @@ func TestScoreThreshold(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	all := allDocs(t, f, "a shape")
 	// The index's tags as the tiny model assigned them: pick a tag some but
@@ -286,7 +286,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestWithLeavesOriginal(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(2))
 	r3 := r.With(lc.WithTopK(3), lc.WithFolder("square"))
@@ -309,7 +309,7 @@ func TestWithLeavesOriginal(t *testing.T) {
 }
 
 func TestGetSimilarDocuments(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(4))
 	ex := f.images[5]
@@ -376,7 +376,7 @@ func TestGetSimilarDocuments(t *testing.T) {
 }
 
 func TestThumbnails(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(3))
 	docs, err := r.GetRelevantDocuments(ctx, "a purple cross")
@@ -441,7 +441,7 @@ func (r *recordingLLM) text() string {
 }
 
 func TestRetrievalQAChain(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	llm := &recordingLLM{LLM: fake.NewFakeLLM([]string{"The red circles are red-circle-1.png and red-circle-2.png."})}
 	r := lc.NewRetriever(f.svc, lc.WithTopK(3))

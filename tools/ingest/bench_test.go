@@ -14,6 +14,7 @@ import (
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools/ingest"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
 // BenchmarkRun measures end-to-end ingest (walk, worker pool, batches to
@@ -70,7 +71,7 @@ func benchModel(b *testing.B) *embed.Model {
 	b.Helper()
 	dir := os.Getenv("CLIPRAG_BENCH_MODEL")
 	if dir == "" {
-		return tinyModel(b)
+		return toolstest.Model(b)
 	}
 	m, err := embed.Load(context.Background(), dir, embed.WithOffline(true))
 	if err != nil {

@@ -10,72 +10,25 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools/ingest"
+	"github.com/cliprag/cliprag/tools/toolstest"
 )
-
-var (
-	modelOnce sync.Once
-	model     *embed.Model
-	modelErr  error
-)
-
-// tinyModel loads the bundled tiny CLIP once for the whole test binary.
-func tinyModel(t testing.TB) *embed.Model {
-	t.Helper()
-	modelOnce.Do(func() {
-		model, modelErr = embed.Load(context.Background(), "tiny-shapes", embed.WithThreads(2))
-	})
-	if modelErr != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(modelErr.Error(), "ONNXRUNTIME_LIB") {
-			t.Skipf("ONNX Runtime not available (run scripts/onnxruntime.sh and set ONNXRUNTIME_LIB): %v", modelErr)
-		}
-		t.Fatalf("load tiny-shapes: %v", modelErr)
-	}
-	return model
-}
-
-// shape is one drawn fixture.
-type shape struct {
-	path, color, shape string
-}
 
 // drawSet draws n images of the tiny model's domain into dir, cycling
-// through the 20 classes, alternating JPEG and PNG, some in a sub-folder.
-func drawSet(t testing.TB, dir string, n int, seed int64) []shape {
+// through the 20 classes, alternating PNG and JPEG, some in a sub-folder.
+func drawSet(t testing.TB, dir string, n int, seed int64) []toolstest.Image {
 	t.Helper()
-	rng := rand.New(rand.NewSource(seed))
-	var out []shape
-	for i := range n {
-		c := tinyshapes.Colors[i%len(tinyshapes.Colors)]
-		s := tinyshapes.Shapes[(i/len(tinyshapes.Colors))%len(tinyshapes.Shapes)]
-		ext := ".png"
-		if i%2 == 1 {
-			ext = ".jpg"
-		}
-		sub := dir
-		if i%3 == 2 {
-			sub = filepath.Join(dir, "nested", "deeper")
-		}
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(sub, fmt.Sprintf("%03d-%s-%s%s", i, c, s, ext))
-		img := tinyshapes.Draw(rng, c, s, tinyshapes.DrawOptions{})
-		if err := tinyshapes.WriteFile(p, img); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, shape{path: p, color: c, shape: s})
-	}
-	return out
+	return toolstest.Draw(t, dir, toolstest.DrawOptions{
+		Seed: seed, Count: n, ShapeMajor: true, JPEG: true, Nest: filepath.Join("nested", "deeper"),
+		Name: func(i int, c tinyshapes.Class) string { return fmt.Sprintf("%03d-%s-%s", i, c.Color, c.Shape) },
+	})
 }
 
 func openStore(t testing.TB, dir string) *local.Store {
@@ -124,7 +77,7 @@ func takeSnapshot(t testing.TB, s retriever.Store) snapshot {
 }
 
 func TestIncremental(t *testing.T) {
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	set := drawSet(t, dir, 24, 1)
@@ -132,7 +85,7 @@ func TestIncremental(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "broken.jpg"), []byte("\xff\xd8\xff\xe0 truncated"), 0o644))
 	must(t, os.MkdirAll(filepath.Join(dir, ".hidden"), 0o755))
-	must(t, copyFile(set[0].path, filepath.Join(dir, ".hidden", "secret.png")))
+	must(t, copyFile(set[0].Path, filepath.Join(dir, ".hidden", "secret.png")))
 	must(t, os.Symlink(dir, filepath.Join(dir, "nested", "loop"))) // a symlink loop
 
 	s := openStore(t, t.TempDir())
@@ -164,15 +117,15 @@ func TestIncremental(t *testing.T) {
 
 	// Touch one file: same content, new time → record rewritten, no model work.
 	later := time.Now().Add(time.Hour)
-	must(t, os.Chtimes(set[1].path, later, later))
+	must(t, os.Chtimes(set[1].Path, later, later))
 	// Rewrite another with new content → re-embedded, old record gone.
-	img := tinyshapes.Draw(rand.New(rand.NewSource(99)), set[2].color, set[2].shape, tinyshapes.DrawOptions{})
-	must(t, tinyshapes.WriteFile(set[2].path, img))
+	img := tinyshapes.Draw(rand.New(rand.NewSource(99)), set[2].Color, set[2].Shape, tinyshapes.DrawOptions{})
+	must(t, tinyshapes.WriteFile(set[2].Path, img))
 	// Move one: same content, new path → no model work.
-	moved := filepath.Join(dir, "moved"+filepath.Ext(set[3].path))
-	must(t, os.Rename(set[3].path, moved))
+	moved := filepath.Join(dir, "moved"+filepath.Ext(set[3].Path))
+	must(t, os.Rename(set[3].Path, moved))
 	// Remove one.
-	must(t, os.Remove(set[4].path))
+	must(t, os.Remove(set[4].Path))
 
 	dry, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Prune: true, DryRun: true})
 	if err != nil {
@@ -199,22 +152,22 @@ func TestIncremental(t *testing.T) {
 	if len(after) != len(set)-1 {
 		t.Errorf("records after prune: %d, want %d", len(after), len(set)-1)
 	}
-	if _, ok := after[set[4].path]; ok {
+	if _, ok := after[set[4].Path]; ok {
 		t.Error("removed file still indexed")
 	}
-	if _, ok := after[set[3].path]; ok {
+	if _, ok := after[set[3].Path]; ok {
 		t.Error("moved file still indexed at its old path")
 	}
-	if a, b := strings.SplitN(after[moved], "|", 2)[0], strings.SplitN(first[set[3].path], "|", 2)[0]; a != b {
+	if a, b := strings.SplitN(after[moved], "|", 2)[0], strings.SplitN(first[set[3].Path], "|", 2)[0]; a != b {
 		t.Errorf("moved file got a new id %s, want %s", a, b)
 	}
-	if after[set[2].path] == first[set[2].path] {
+	if after[set[2].Path] == first[set[2].Path] {
 		t.Error("rewritten file was not re-embedded")
 	}
 }
 
 func TestSearchAndTags(t *testing.T) {
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	set := drawSet(t, dir, 40, 2)
@@ -227,7 +180,7 @@ func TestSearchAndTags(t *testing.T) {
 	// Tags: the top tag is the drawn class for nearly every image.
 	want := map[string]string{}
 	for _, sh := range set {
-		want[sh.path] = sh.color + " " + sh.shape
+		want[sh.Path] = sh.Color + " " + sh.Shape
 	}
 	right := 0
 	err = s.Files(ctx, func(e retriever.FileEntry) error {
@@ -278,11 +231,11 @@ func TestSearchAndTags(t *testing.T) {
 }
 
 func TestDuplicates(t *testing.T) {
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	set := drawSet(t, dir, 4, 3)
-	must(t, copyFile(set[0].path, filepath.Join(dir, "copy.png")))
+	must(t, copyFile(set[0].Path, filepath.Join(dir, "copy.png")))
 	s := openStore(t, t.TempDir())
 	opts := ingest.Options{Paths: []string{dir}}
 	for run := range 2 {
@@ -300,7 +253,7 @@ func TestDuplicates(t *testing.T) {
 }
 
 func TestModelMismatch(t *testing.T) {
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	s := openStore(t, t.TempDir())
 	ctx := context.Background()
 	must(t, s.Ensure(ctx, retriever.Collection{Model: "clip-vit-b-32", Dim: 512}))
@@ -311,7 +264,7 @@ func TestModelMismatch(t *testing.T) {
 }
 
 func TestMissingPath(t *testing.T) {
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	s := openStore(t, t.TempDir())
 	_, err := ingest.Run(context.Background(), m, s, ingest.Options{Paths: []string{"/no/such/folder"}})
 	if err == nil || !strings.Contains(err.Error(), "/no/such/folder") {
@@ -325,7 +278,7 @@ func TestInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess test")
 	}
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	drawSet(t, dir, 120, 4)
@@ -448,7 +401,7 @@ func TestChildIngest(t *testing.T) {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	m := tinyModel(t)
+	m := toolstest.Model(t)
 	s, err := local.Open(os.Getenv("CHILD_STORE"))
 	if err != nil {
 		t.Fatal(err)

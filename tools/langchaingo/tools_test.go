@@ -50,7 +50,7 @@ func parseHits(t *testing.T, out string) []hit {
 }
 
 func TestNamesAndDescriptions(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ts := lc.Tools(f.svc, lc.WithDefaultLabels("cat", "dog"))
 	want := []string{"search_images", "find_similar_images", "classify_image"}
 	for i, tool := range ts {
@@ -68,7 +68,7 @@ func TestNamesAndDescriptions(t *testing.T) {
 }
 
 func TestSearchImagesCall(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	tool := lc.NewSearchImages(f.svc, lc.WithTopK(3))
 	ref, err := f.svc.SearchImages(ctx, tools.SearchInput{Query: "a photo of a red circle", TopK: 3})
@@ -141,7 +141,7 @@ func TestSearchImagesCall(t *testing.T) {
 }
 
 func TestFindSimilarImagesCall(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	tool := lc.NewFindSimilarImages(f.svc)
 	ex := f.paths["green triangle"]
@@ -213,7 +213,7 @@ func TestFindSimilarImagesCall(t *testing.T) {
 var labelLine = regexp.MustCompile(`([a-z][a-z ]*?) ([01]\.\d{3})`)
 
 func TestClassifyImageCall(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	tool := lc.NewClassifyImage(f.svc)
 	img := f.paths["yellow square"]
@@ -292,7 +292,7 @@ func TestClassifyImageCall(t *testing.T) {
 }
 
 func TestCanceledContextIsAnError(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, tool := range lc.Tools(f.svc, lc.WithDefaultLabels("a", "b")) {
@@ -332,7 +332,7 @@ func (r *recordingLLM) Call(ctx context.Context, prompt string, opts ...llms.Cal
 // TestAgentExecutor runs the tools in langchaingo's MRKL agent: a bad input
 // becomes an observation and the run goes on; tool results reach the model.
 func TestAgentExecutor(t *testing.T) {
-	f := getFixture(t)
+	f := shared.Get(t)
 	ctx := context.Background()
 	llm := &recordingLLM{LLM: fake.NewFakeLLM([]string{
 		"Thought: I should look for red circles.\nAction: search_images\nAction Input: a photo of a red circle",

@@ -48,6 +48,9 @@ func BuildFixture(ctx context.Context, m *embed.Model, base string, draw DrawOpt
 	return f, nil
 }
 
+// Close closes the store.
+func (f *Fixture) Close() error { return f.Store.Close() }
+
 // NewFixture is BuildFixture with the model from Model in a new temporary
 // folder of the test (symlinks resolved, so Root is what a service that
 // resolves paths reports). The store closes when the test ends.
@@ -97,15 +100,11 @@ func Index(ctx context.Context, m *embed.Model, dir string, opts ingest.Options,
 }
 
 // Shared is a fixture that a package's tests share, built once per test
-// binary on first use. Call Close from TestMain after m.Run:
+// binary on first use. Close it after the tests, as Main does:
 //
 //	var shared = toolstest.Shared[*fixture]{Build: buildFixture}
 //
-//	func TestMain(m *testing.M) {
-//		code := m.Run()
-//		shared.Close()
-//		os.Exit(code)
-//	}
+//	func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
 type Shared[T any] struct {
 	// Build makes the fixture from the model LoadModel returns, in dir, a
 	// new temporary folder (symlinks resolved) that Close removes.
@@ -163,4 +162,14 @@ func (s *Shared[T]) Close() {
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
 	}
+}
+
+// Main is a TestMain: it runs the tests, closes the shared fixtures and
+// exits with the tests' status.
+func Main(m *testing.M, shared ...interface{ Close() }) {
+	code := m.Run()
+	for _, s := range shared {
+		s.Close()
+	}
+	os.Exit(code)
 }

@@ -51,17 +51,12 @@ var (
 // model, the reason to skip and a nil error.
 func LoadModel() (m *embed.Model, skip string, err error) {
 	modelOnce.Do(func() {
-		ref := ModelRef()
-		model, modelErr = embed.Load(context.Background(), ref, embed.WithThreads(2))
-		if modelErr == nil {
-			return
-		}
-		if RuntimeMissing(modelErr.Error()) {
+		// embed.Load's errors name the model.
+		model, modelErr = embed.Load(context.Background(), ModelRef(), embed.WithThreads(2))
+		if modelErr != nil && RuntimeMissing(modelErr.Error()) {
 			modelSkip = fmt.Sprintf("ONNX Runtime not available (run scripts/onnxruntime.sh and set ONNXRUNTIME_LIB): %v", modelErr)
 			modelErr = nil
-			return
 		}
-		modelErr = fmt.Errorf("load %s: %w", ref, modelErr)
 	})
 	return model, modelSkip, modelErr
 }
