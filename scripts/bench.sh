@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh: measure the ingest pipeline and write BENCHMARKS.md.
 #
-#   scripts/bench.sh            decode, model, end-to-end, memory for 1k and 10k files (~6 min on 2 busy cores)
-#   scripts/bench.sh --full     also the memory of a 100k-file run (several minutes more)
+#   scripts/bench.sh            decode, model, end-to-end, memory for 1k and 10k files (~8 min on 2 busy cores)
+#   scripts/bench.sh --full     also the memory of a 100k-file run (2–5 minutes more)
 #   scripts/bench.sh --out F    write the report to F instead of BENCHMARKS.md
 #
 # It builds scripts/bench twice (pure Go, and -tags libjpeg when the
@@ -11,7 +11,8 @@
 # random-weight ViT-B/32 with scripts/build_vit_b32.py when
 # .cache/vit-b-32-random is missing (set VIT_DIR to use another copy), runs
 # every measurement, and renders the report. SECONDS_PER=N sets the minimum
-# time of each rate measurement (default 3).
+# time of each rate measurement (default 3); REPEAT=N how many times each
+# end-to-end case runs (default 3; the report shows the median run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -94,7 +95,9 @@ for m in tiny-shapes "$vit"; do
 done
 
 # 3. End to end, with decode alone and the model alone measured in the same
-# process. ViT-B/32 indexes the first 96 small images (512 would take minutes).
+# process, REPEAT times (the report shows the median run). ViT-B/32 indexes
+# the first 96 small images (512 would take minutes).
+for rep in $(seq "${REPEAT:-3}"); do
 for m in tiny-shapes "$vit"; do
   for d in small 12mp; do
     n=0
@@ -109,6 +112,7 @@ if [ "$(nproc)" -ge 2 ]; then
   half=$(($(nproc) / 2))
   run "$work/bench-$last" ingest -model "$vit" -dir "$work/12mp" -label 12mp -workers "$half" -threads "$(($(nproc) - half))" -compare -seconds "$secs" -out "$res"
 fi
+done
 
 # 4. Peak memory over 1k, 10k (and 100k) small files, one fresh process each.
 sizes=(1000 10000)
