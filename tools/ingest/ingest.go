@@ -9,8 +9,10 @@
 // SIGKILL) keeps what it wrote and the next run continues from there.
 //
 // Memory is bounded whatever the number of files: the walk keeps one small
-// entry per file, and at most Workers+2·BatchSize preprocessed tensors
-// (600 KB each at 224 px) and two store batches are in flight.
+// entry per file, and at most Workers+3·BatchSize preprocessed tensors
+// (600 KB each at 224 px; one batch is the model's input copy) and two
+// store batches are in flight. BENCHMARKS.md has the peak memory measured
+// for 1k to 100k files.
 package ingest
 
 import (
