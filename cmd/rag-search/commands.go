@@ -119,6 +119,49 @@ func (f *filterFlags) filters() (tools.Filters, error) {
 	return out, nil
 }
 
+// search is what search and similar share: it checks the flags, opens the
+// model and the index (or encodes --dir), runs one search through the tools
+// service, prints the hits and writes the contact sheet.
+func (f *filterFlags) search(ctx context.Context, e *env, fs *flag.FlagSet, roots []string, allowURLs bool,
+	run func(svc *tools.Service, filters tools.Filters) (tools.SearchOutput, error),
+	query func(st retriever.Store) queryTile) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if err := f.cfg.Resolve(fs); err != nil {
+		return usageErr("%v", err)
+	}
+	filters, err := f.filters()
+	if err != nil {
+		return err
+	}
+	m, err := f.openModel(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	st, err := f.store(ctx, e, m)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newService(m, st, roots, allowURLs)
+	if err != nil {
+		return err
+	}
+	out, err := run(svc, filters)
+	if err != nil {
+		return serviceErr(err)
+	}
+	if err := printHits(e, f.common, out); err != nil {
+		return err
+	}
+	if *f.grid != "" {
+		return writeGrid(e, f, query(st), out.Hits, m.Name())
+	}
+	return nil
+}
+
 func (f *filterFlags) check() error {
 	if *f.topK < 1 || *f.topK > tools.MaxTopK {
 		return usageErr("--top-k must be 1 to %d, got %d", tools.MaxTopK, *f.topK)
@@ -169,41 +212,11 @@ Examples:
 			if query == "" {
 				return usageErr("search: no QUERY given (try: rag-search search \"a red circle\")")
 			}
-			if err := f.check(); err != nil {
-				return err
-			}
-			if err := f.cfg.Resolve(fs); err != nil {
-				return usageErr("%v", err)
-			}
-			filters, err := f.filters()
-			if err != nil {
-				return err
-			}
-			m, err := f.openModel(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			st, err := f.store(ctx, e, m)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc, err := newService(m, st, nil, false)
-			if err != nil {
-				return err
-			}
-			out, err := svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: *f.topK, Filters: filters})
-			if err != nil {
-				return serviceErr(err)
-			}
-			if err := printHits(e, f.common, out); err != nil {
-				return err
-			}
-			if *f.grid != "" {
-				return writeGrid(e, f, queryTile{text: query}, out.Hits, m.Name())
-			}
-			return nil
+			return f.search(ctx, e, fs, nil, false,
+				func(svc *tools.Service, filters tools.Filters) (tools.SearchOutput, error) {
+					return svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: *f.topK, Filters: filters})
+				},
+				func(retriever.Store) queryTile { return queryTile{text: query} })
 		}
 	})
 
@@ -222,55 +235,27 @@ Examples:
 			if len(pos) != 1 {
 				return usageErr("similar: give one IMAGE, got %s (try: rag-search similar photo.jpg)", plural(len(pos), "argument"))
 			}
-			if err := f.check(); err != nil {
-				return err
-			}
-			if err := f.cfg.Resolve(fs); err != nil {
-				return usageErr("%v", err)
-			}
-			filters, err := f.filters()
-			if err != nil {
-				return err
-			}
 			ref, root, err := imageArg(pos[0])
 			if err != nil {
 				return err
 			}
-			m, err := f.openModel(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			st, err := f.store(ctx, e, m)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			var roots []string
 			if root != "" {
 				roots = []string{root}
 			}
-			svc, err := newService(m, st, roots, ref.URL != "")
-			if err != nil {
-				return err
-			}
-			out, err := svc.FindSimilar(ctx, tools.SimilarInput{Image: ref, TopK: *f.topK, Filters: filters})
-			if err != nil {
-				return serviceErr(err)
-			}
-			if err := printHits(e, f.common, out); err != nil {
-				return err
-			}
-			if *f.grid != "" {
-				q := queryTile{path: ref.Path, name: pos[0]}
-				if ref.ID != "" {
-					if recs, err := st.Get(ctx, []string{ref.ID}); err == nil && len(recs) == 1 {
-						q.path = recs[0].Payload.Path
+			return f.search(ctx, e, fs, roots, ref.URL != "",
+				func(svc *tools.Service, filters tools.Filters) (tools.SearchOutput, error) {
+					return svc.FindSimilar(ctx, tools.SimilarInput{Image: ref, TopK: *f.topK, Filters: filters})
+				},
+				func(st retriever.Store) queryTile {
+					q := queryTile{path: ref.Path, name: pos[0]}
+					if ref.ID != "" {
+						if recs, err := st.Get(ctx, []string{ref.ID}); err == nil && len(recs) == 1 {
+							q.path = recs[0].Payload.Path
+						}
 					}
-				}
-				return writeGrid(e, f, q, out.Hits, m.Name())
-			}
-			return nil
+					return q
+				})
 		}
 	})
 
