@@ -219,23 +219,19 @@ func rgbaToRGB(_ *workspace, r raster) raster {
 
 func opaqueNRGBA(m *image.NRGBA) bool {
 	b := m.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		off := m.PixOffset(b.Min.X, y)
-		row := m.Pix[off : off+4*b.Dx()]
-		for i := 3; i < len(row); i += 4 {
-			if row[i] != 0xff {
-				return false
-			}
-		}
-	}
-	return true
+	return opaque8(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, b.Dx(), b.Dy())
 }
 
 func opaqueRGBA(m *image.RGBA) bool {
 	b := m.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		off := m.PixOffset(b.Min.X, y)
-		row := m.Pix[off : off+4*b.Dx()]
+	return opaque8(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, b.Dx(), b.Dy())
+}
+
+// opaque8 reports whether every alpha byte of an 8-bit, 4-channel pixel
+// buffer (w×h pixels from off, rows stride bytes apart) is 0xff.
+func opaque8(pix []byte, off, stride, w, h int) bool {
+	for y := 0; y < h; y++ {
+		row := pix[off+y*stride : off+y*stride+4*w]
 		for i := 3; i < len(row); i += 4 {
 			if row[i] != 0xff {
 				return false
