@@ -81,15 +81,7 @@ func toRaster(ws *workspace, img image.Image) raster {
 	case *image.NRGBA:
 		if opaqueNRGBA(m) {
 			r.mode = modeRGB
-			ws.src = growBytes(ws.src, w*h*3)
-			for y := 0; y < h; y++ {
-				off := m.PixOffset(b.Min.X, b.Min.Y+y)
-				row := m.Pix[off : off+4*w]
-				out := ws.src[y*w*3 : (y+1)*w*3]
-				for x := 0; x < w; x++ {
-					out[3*x], out[3*x+1], out[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
-				}
-			}
+			ws.src = dropAlpha8(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
 		} else {
 			r.mode = modeRGBA
 			ws.src = growBytes(ws.src, w*h*4)
@@ -102,15 +94,7 @@ func toRaster(ws *workspace, img image.Image) raster {
 	case *image.RGBA:
 		if opaqueRGBA(m) {
 			r.mode = modeRGB
-			ws.src = growBytes(ws.src, w*h*3)
-			for y := 0; y < h; y++ {
-				off := m.PixOffset(b.Min.X, b.Min.Y+y)
-				row := m.Pix[off : off+4*w]
-				out := ws.src[y*w*3 : (y+1)*w*3]
-				for x := 0; x < w; x++ {
-					out[3*x], out[3*x+1], out[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
-				}
-			}
+			ws.src = dropAlpha8(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
 			r.pix = ws.src
 		} else {
 			r = generic(ws, img, true)
@@ -225,6 +209,20 @@ func opaqueNRGBA(m *image.NRGBA) bool {
 func opaqueRGBA(m *image.RGBA) bool {
 	b := m.Bounds()
 	return opaque8(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, b.Dx(), b.Dy())
+}
+
+// dropAlpha8 copies the colour bytes of an 8-bit, 4-channel pixel buffer
+// (w×h pixels from off, rows stride bytes apart) into dst as packed RGB.
+func dropAlpha8(dst, pix []byte, off, stride, w, h int) []byte {
+	dst = growBytes(dst, w*h*3)
+	for y := 0; y < h; y++ {
+		row := pix[off+y*stride : off+y*stride+4*w]
+		out := dst[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			out[3*x], out[3*x+1], out[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+		}
+	}
+	return dst
 }
 
 // opaque8 reports whether every alpha byte of an 8-bit, 4-channel pixel
