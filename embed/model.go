@@ -7,7 +7,6 @@ import (
 	"image"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/cliprag/cliprag/embed/onnx"
 	"github.com/cliprag/cliprag/embed/preprocess"
 	"github.com/cliprag/cliprag/embed/tokenizer"
+	"github.com/cliprag/cliprag/embed/zeroshot"
 )
 
 // DefaultBatchSize is the number of inputs per ONNX run unless WithBatchSize
@@ -789,16 +789,4 @@ func (m *Model) rows(t *tower, out onnx.Tensor, n int, ids [][]int64) ([][]float
 }
 
 // normalize scales v to unit length in place; a zero vector stays zero.
-func normalize(v []float32) {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-}
+func normalize(v []float32) { zeroshot.Normalize(v) }
