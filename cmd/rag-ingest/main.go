@@ -25,7 +25,7 @@ import (
 	"syscall"
 
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 

@@ -26,7 +26,7 @@ import (
 
 	"github.com/cliprag/cliprag/mcp"
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/internal/config"
 )
 
 var version = "dev"

@@ -17,7 +17,7 @@ import (
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/retriever/stores"
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 

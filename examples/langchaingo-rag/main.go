@@ -23,7 +23,7 @@
 //
 // The model, store, cache and ONNX Runtime come from the same flags,
 // environment variables and .env file as every cliprag command (see
-// package tools/config); for real photos use e.g.
+// package internal/config); for real photos use e.g.
 //
 //	go run ./examples/langchaingo-rag -model clip-vit-b-32 -images ~/Pictures -q "a dog on a beach"
 package main
@@ -49,7 +49,7 @@ import (
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	lcr "github.com/cliprag/cliprag/retriever/langchaingo"
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/tools/config"
+	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 

@@ -1,7 +1,11 @@
-// Package config gathers cliprag's settings from flags, the environment and
-// a .env file, in that order of precedence, and opens the model and store
-// they name. Every command (rag-ingest, rag-search, rag-mcp) and the examples
-// use it, so a setting means the same thing everywhere.
+// Package config is cliprag's composition root: it gathers the settings from
+// flags, the environment and a .env file, in that order of precedence, and
+// wires the concrete pieces they name together (the ONNX Runtime model, the
+// embedded or Qdrant store). It is the only place that reads cliprag's
+// environment variables. Only commands (rag-ingest, rag-search, rag-mcp) and
+// the examples import it, so the library packages (tools, mcp, the
+// langchaingo adapter) stay free of backend imports and a setting means the
+// same thing in every command.
 package config
 
 import (
