@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/cliprag/cliprag/embed/imageformat"
 	"github.com/cliprag/cliprag/embed/preprocess"
 )
 
@@ -88,9 +89,10 @@ type ImageData struct {
 	MIMEType string
 }
 
-// ReadImage returns the indexed image with this id, downscaled to a long
-// side of at most maxSide (re-encoded as JPEG) when larger. The file must
-// lie inside the allowed roots.
+// ReadImage returns the indexed image with this id: the file itself when
+// its format is one clients display (imageformat.Format.Displayable) and
+// it fits, else a JPEG downscaled to a long side of at most maxSide. The
+// file must lie inside the allowed roots.
 func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageData, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -116,11 +118,9 @@ func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageD
 		return ImageData{}, fmt.Errorf("decode %s: %w", p, err)
 	}
 	b := img.Bounds()
-	switch info.Format {
-	case "jpeg", "png", "gif", "webp":
-		if b.Dx() <= maxSide && b.Dy() <= maxSide && info.Width == b.Dx() && info.Height == b.Dy() {
-			return ImageData{Hit: hit, Data: raw, MIMEType: MIMEType(info.Format)}, nil
-		}
+	if f, ok := imageformat.Lookup(info.Format); ok && f.Displayable &&
+		b.Dx() <= maxSide && b.Dy() <= maxSide && info.Width == b.Dx() && info.Height == b.Dy() {
+		return ImageData{Hit: hit, Data: raw, MIMEType: f.MIMEType}, nil
 	}
 	data, err := ThumbnailImage(img, maxSide)
 	if err != nil {

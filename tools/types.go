@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cliprag/cliprag/embed/imageformat"
 	"github.com/cliprag/cliprag/retriever"
 )
 
@@ -156,24 +157,9 @@ func hitFrom(rank int, h retriever.Hit) Hit {
 	}
 }
 
-// MIMEType returns the MIME type of an image format name ("jpeg", "png", ...).
-func MIMEType(format string) string {
-	switch format {
-	case "jpeg", "jpg":
-		return "image/jpeg"
-	case "png":
-		return "image/png"
-	case "gif":
-		return "image/gif"
-	case "webp":
-		return "image/webp"
-	case "bmp":
-		return "image/bmp"
-	case "tiff", "tif":
-		return "image/tiff"
-	}
-	return "application/octet-stream"
-}
+// MIMEType returns the MIME type of an image format name ("jpeg", "png",
+// or an extension such as "jpg"), from the format table.
+func MIMEType(format string) string { return imageformat.MIMEType(format) }
 
 func retrieverHit(id string, p retriever.Payload) retriever.Hit {
 	return retriever.Hit{ID: id, Payload: p}

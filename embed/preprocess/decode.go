@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"strings"
 
-	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
-	"golang.org/x/image/webp"
+
+	"github.com/cliprag/cliprag/embed/imageformat"
 )
 
 // Errors a decode can wrap; test them with errors.Is.
@@ -71,10 +70,11 @@ func DecodeFile(path string, opt DecodeOptions) (image.Image, Info, error) {
 	return Decode(path, data, opt)
 }
 
-// Decode decodes data, an image in one of the supported formats: JPEG
-// (baseline, progressive, greyscale, CMYK/YCCK), PNG (1–16 bit, grey,
-// palette, alpha), GIF (first frame), WebP, BMP and TIFF. name is used in
-// error messages only.
+// Decode decodes data, an image in one of the formats of the format table
+// (embed/imageformat, registered in formats.go): JPEG (baseline,
+// progressive, greyscale, CMYK/YCCK), PNG (1–16 bit, grey, palette, alpha),
+// GIF (first frame), WebP, BMP and TIFF. name is used in error messages
+// only.
 //
 // The declared dimensions are checked against MaxPixels with the format's
 // DecodeConfig before any pixel buffer is allocated. Decoder panics are
@@ -85,134 +85,80 @@ func DecodeFile(path string, opt DecodeOptions) (image.Image, Info, error) {
 // with a tRNS colour comes back opaque, since Pillow's convert('RGB') ignores
 // that transparency).
 func Decode(name string, data []byte, opt DecodeOptions) (img image.Image, info Info, err error) {
-	fail := func(kind error, reason any) error {
-		return fmt.Errorf("decode %s: %w: %v", name, kind, reason)
-	}
 	if len(data) == 0 {
-		return nil, info, fail(ErrCorrupt, "empty file")
+		return nil, info, decodeErr(name, ErrCorrupt, "empty file")
 	}
-	format := sniff(data)
-	info.Format = format
-	if format == "" {
-		return nil, info, fail(ErrUnsupported, describeUnknown(data))
+	f, ok := imageformat.Sniff(data)
+	if !ok {
+		return nil, info, decodeErr(name, ErrUnsupported, describeUnknown(data))
 	}
+	info.Format = f.Name
 	defer func() {
 		if r := recover(); r != nil {
 			img = nil
-			err = fail(ErrCorrupt, fmt.Sprintf("decoder panic: %v", r))
+			err = decodeErr(name, ErrCorrupt, fmt.Sprintf("decoder panic: %v", r))
 		}
 	}()
-	cfg, err := decodeConfig(format, data)
+	cfg, err := f.DecodeConfig(data)
 	if err != nil {
 		return nil, info, classify(name, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, info, fail(ErrCorrupt, fmt.Sprintf("invalid dimensions %dx%d", cfg.Width, cfg.Height))
+	if err := checkSize(cfg, opt.maxPixels()); err != nil {
+		return nil, info, fmt.Errorf("decode %s: %w", name, err)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > opt.maxPixels() {
-		return nil, info, fail(ErrTooLarge, fmt.Sprintf("%dx%d is %.1f megapixels, more than the %.1f-megapixel limit",
-			cfg.Width, cfg.Height, float64(px)/1e6, float64(opt.maxPixels())/1e6))
+	orient := 1
+	if f.Orientation != nil {
+		orient = f.Orientation(data)
 	}
 	info.Width, info.Height = cfg.Width, cfg.Height
-
-	switch format {
-	case "jpeg":
-		orient := jpegOrientation(data)
-		img, err = decodeJPEG(data, cfg.Width, cfg.Height, opt.MinSide)
-		if err == nil && orient > 1 {
-			img = applyOrientation(img, orient)
-		}
-		if orient >= 5 && orient <= 8 {
-			info.Width, info.Height = info.Height, info.Width
-		}
-	case "png":
-		img, err = png.Decode(bytes.NewReader(data))
-		if err == nil {
-			img = fixPNG(data, img)
-		}
-	case "gif":
-		img, err = gif.Decode(bytes.NewReader(data))
-		if err == nil {
-			img = fixGIF(data, img)
-		}
-	case "webp":
-		img, err = webp.Decode(bytes.NewReader(data))
-		if err == nil {
-			switch m := img.(type) {
-			case *image.YCbCr:
-				img = webpToRGB(m, nil, 0)
-			case *image.NYCbCrA:
-				img = webpToRGB(&m.YCbCr, m.A, m.AStride)
-			}
-		}
-	case "bmp":
-		img, err = bmp.Decode(bytes.NewReader(data))
-	case "tiff":
-		img, err = tiff.Decode(bytes.NewReader(data))
+	if orient >= 5 && orient <= 8 {
+		info.Width, info.Height = cfg.Height, cfg.Width
 	}
+	img, err = f.Decode(data, cfg, opt.MinSide)
 	if err != nil {
 		return nil, info, classify(name, err)
 	}
 	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
-		return nil, info, fail(ErrCorrupt, "decoded image is empty")
+		return nil, info, decodeErr(name, ErrCorrupt, "decoded image is empty")
+	}
+	if orient > 1 {
+		img = applyOrientation(img, orient)
 	}
 	return img, info, nil
+}
+
+// decodeErr is the error of a decode that failed for reason.
+func decodeErr(name string, kind error, reason any) error {
+	return fmt.Errorf("decode %s: %w: %v", name, kind, reason)
+}
+
+// checkSize refuses declared dimensions that are not positive (ErrCorrupt)
+// or whose pixel count is above limit (ErrTooLarge).
+func checkSize(cfg image.Config, limit int64) error {
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return fmt.Errorf("%w: invalid dimensions %dx%d", ErrCorrupt, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > limit {
+		return fmt.Errorf("%w: %dx%d is %.1f megapixels, more than the %.1f-megapixel limit",
+			ErrTooLarge, cfg.Width, cfg.Height, float64(px)/1e6, float64(limit)/1e6)
+	}
+	return nil
 }
 
 // classify wraps a decoder error with ErrUnsupported or ErrCorrupt.
 func classify(name string, err error) error {
 	kind := ErrCorrupt
 	msg := err.Error()
-	var fe jpeg.FormatError
 	switch {
 	case errors.As(err, new(jpeg.UnsupportedError)), errors.As(err, new(png.UnsupportedError)),
 		errors.As(err, new(tiff.UnsupportedError)),
 		strings.Contains(msg, "unsupported"), strings.Contains(msg, "not implemented"):
 		kind = ErrUnsupported
-	case errors.As(err, &fe):
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return fmt.Errorf("decode %s: %w: truncated data: %w", name, ErrCorrupt, err)
 	}
 	return fmt.Errorf("decode %s: %w: %w", name, kind, err)
-}
-
-func decodeConfig(format string, data []byte) (image.Config, error) {
-	r := bytes.NewReader(data)
-	switch format {
-	case "jpeg":
-		return jpeg.DecodeConfig(r)
-	case "png":
-		return png.DecodeConfig(r)
-	case "gif":
-		return gif.DecodeConfig(r)
-	case "webp":
-		return webp.DecodeConfig(r)
-	case "bmp":
-		return bmp.DecodeConfig(r)
-	case "tiff":
-		return tiff.DecodeConfig(r)
-	}
-	return image.Config{}, ErrUnsupported
-}
-
-// sniff returns the format of data from its magic bytes, or "".
-func sniff(b []byte) string {
-	switch {
-	case len(b) >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff:
-		return "jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "gif"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "webp"
-	case len(b) >= 2 && string(b[:2]) == "BM":
-		return "bmp"
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return "tiff"
-	}
-	return ""
 }
 
 // describeUnknown names what unsupported data looks like.

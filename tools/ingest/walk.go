@@ -10,10 +10,14 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/cliprag/cliprag/embed/imageformat"
+	_ "github.com/cliprag/cliprag/embed/preprocess" // registers the formats in imageformat's table
 )
 
-// DefaultExtensions are the file extensions indexed when Options.Extensions is nil.
-var DefaultExtensions = []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+// DefaultExtensions are the file extensions indexed when Options.Extensions
+// is nil: those of every format in the format table (embed/imageformat).
+var DefaultExtensions = imageformat.Extensions()
 
 // candidate is a file found by the walk.
 type candidate struct {
