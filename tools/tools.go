@@ -23,8 +23,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/tools/ingest"
 )
 
 // Limits on inputs.
@@ -70,10 +70,16 @@ type Options struct {
 	IngestTags []string
 }
 
-// Service runs the operations over one model and one store. It is safe for
-// concurrent use; the model and store are shared.
+// Encoder is the CLIP model the operations embed with: ingest's Encoder,
+// since IngestImages runs ingest with it. *embed.Model (ONNX Runtime) is
+// the real one; the composition root (internal/config, the commands) wires
+// it in, so this package builds without cgo and tests use fakes.
+type Encoder = ingest.Encoder
+
+// Service runs the operations over one encoder and one store. It is safe
+// for concurrent use; the encoder and store are shared.
 type Service struct {
-	model *embed.Model
+	model Encoder
 	store retriever.Store
 	opts  Options
 
@@ -93,9 +99,9 @@ type Service struct {
 
 // New returns a Service over model and store. Roots in opts that do not
 // exist are an error.
-func New(model *embed.Model, store retriever.Store, opts Options) (*Service, error) {
+func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
 	if model == nil || store == nil {
-		return nil, errors.New("tools: model and store are required")
+		return nil, errors.New("tools: an encoder and a store are required")
 	}
 	if opts.MaxDataURIBytes <= 0 {
 		opts.MaxDataURIBytes = DefaultMaxDataURI
@@ -132,8 +138,8 @@ func New(model *embed.Model, store retriever.Store, opts Options) (*Service, err
 	return s, nil
 }
 
-// Model returns the model the service embeds with.
-func (s *Service) Model() *embed.Model { return s.model }
+// Encoder returns the model the service embeds with.
+func (s *Service) Encoder() Encoder { return s.model }
 
 // Store returns the index the service searches.
 func (s *Service) Store() retriever.Store { return s.store }

@@ -24,8 +24,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 

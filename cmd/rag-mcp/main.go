@@ -24,9 +24,9 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/mcp"
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/internal/config"
 )
 
 var version = "dev"

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
@@ -43,7 +42,7 @@ func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
 // domain (shape at 0.6 of the side on a plain background), plus a copy
 // with a Chinese file name, and indexes them. Tests get it, built once per
 // test binary, from shared.Get.
-func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, error) {
+func buildFixture(ctx context.Context, m toolstest.Encoder, base string) (*fixture, error) {
 	f := &fixture{
 		images: filepath.Join(base, "shapes"), store: filepath.Join(base, "index"),
 		empty: filepath.Join(base, "empty"), wrong: filepath.Join(base, "wrong"),

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/retriever/stores"
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 

@@ -47,10 +47,10 @@ import (
 	"github.com/tmc/langchaingo/schema"
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
-	lcr "github.com/cliprag/cliprag/retriever/langchaingo"
-	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
+	lcr "github.com/cliprag/cliprag/tools/langchaingo"
 )
 
 func main() {

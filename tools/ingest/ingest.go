@@ -32,7 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/zeroshot"
 	"github.com/cliprag/cliprag/retriever"
 )
 
@@ -82,7 +82,7 @@ type Summary struct {
 // Summary and do not stop the run; an error is returned only for fatal
 // problems (store unreachable, model failure, a path that does not exist,
 // context cancelled), together with what was done before it.
-func Run(ctx context.Context, m *embed.Model, s retriever.Store, opts Options) (Summary, error) {
+func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: opts.DryRun, Failed: []Failure{}}
 	finish := func(err error) (Summary, error) {
@@ -254,7 +254,7 @@ type prepared struct {
 }
 
 type pipeline struct {
-	m      *embed.Model
+	m      Encoder
 	s      retriever.Store
 	opts   Options
 	byID   map[string]retriever.FileEntry
@@ -270,7 +270,7 @@ type pipeline struct {
 	progress *progress
 }
 
-func newPipeline(m *embed.Model, s retriever.Store, opts Options, byID map[string]retriever.FileEntry, sum *Summary) *pipeline {
+func newPipeline(m Encoder, s retriever.Store, opts Options, byID map[string]retriever.FileEntry, sum *Summary) *pipeline {
 	return &pipeline{m: m, s: s, opts: opts, byID: byID, sum: sum, claimed: map[string]string{}}
 }
 
@@ -289,7 +289,11 @@ func (p *pipeline) failures() []Failure {
 
 func (p *pipeline) run(ctx context.Context, todo []job) error {
 	if len(p.opts.Tags) > 0 {
-		vecs, err := p.m.LabelEmbeddings(ctx, p.opts.Tags, p.opts.TagTemplates)
+		templates := p.opts.TagTemplates
+		if len(templates) == 0 {
+			templates = p.m.DefaultTemplates()
+		}
+		vecs, err := zeroshot.LabelEmbeddings(ctx, p.m.EmbedTexts, p.opts.Tags, templates)
 		if err != nil {
 			return fmt.Errorf("embed tags: %w", err)
 		}
@@ -508,7 +512,7 @@ func (p *pipeline) embedBatch(ctx context.Context, batch []prepared) ([]retrieve
 }
 
 func (p *pipeline) tags(vec []float32) []retriever.Tag {
-	probs := embed.ZeroShot(vec, p.labels, p.m.LogitScale())
+	probs := zeroshot.Probs(vec, p.labels, p.m.LogitScale())
 	idx := make([]int, len(probs))
 	for i := range idx {
 		idx[i] = i

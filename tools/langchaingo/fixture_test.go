@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
@@ -24,9 +23,9 @@ type fixture struct {
 
 var shared = toolstest.Shared[*fixture]{Build: buildFixture}
 
-func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
+func TestMain(m *testing.M) { toolstest.Main(m, &shared, &docShared) }
 
-func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, error) {
+func buildFixture(ctx context.Context, m toolstest.Encoder, base string) (*fixture, error) {
 	fx, err := toolstest.BuildFixture(ctx, m, base, toolstest.DrawOptions{
 		Rand: rand.New(rand.NewPCG(3, 4)), Draw: tinyshapes.DrawOptions{Width: 180, Height: 140},
 	}, ingest.Options{Tags: tinyshapes.Classes(), TopTags: 1})

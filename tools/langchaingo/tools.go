@@ -1,22 +1,3 @@
-// Package langchaingo exposes cliprag's image operations as langchaingo
-// agent tools (github.com/tmc/langchaingo/tools.Tool): search_images,
-// find_similar_images and classify_image. They are thin front ends over a
-// *tools.Service, the same operations the MCP server serves, so limits,
-// path safety and results are the same.
-//
-// Each tool takes one string, as langchaingo agents pass it: plain text or
-// a JSON object (the Description of each tool spells out the format for the
-// model). The result is compact text listing the hits, with the ids and
-// paths the model needs to cite an image or pass it to another tool.
-//
-// Errors. In langchaingo v0.1.14 the agent Executor stops the whole run
-// when a tool returns a non-nil error (Executor.doAction returns it), while
-// a returned string becomes the Observation the model sees next. So a bad
-// input (an *tools.InputError: unknown file, empty query, malformed JSON,
-// too many labels) comes back as an "Error: ..." observation with the
-// expected input format, and the agent can correct itself; only failures
-// the model cannot fix (a cancelled context, an unreachable store, a model
-// that fails) are returned as errors.
 package langchaingo
 
 import (
@@ -29,37 +10,6 @@ import (
 
 	"github.com/cliprag/cliprag/tools"
 )
-
-// Option configures the tools.
-type Option func(*options)
-
-type options struct {
-	topK     int
-	labels   []string
-	template string
-}
-
-// WithTopK sets how many images search_images and find_similar_images
-// return when the input does not say (default 5, at most 100).
-func WithTopK(n int) Option { return func(o *options) { o.topK = n } }
-
-// WithDefaultLabels sets the candidate labels classify_image uses when the
-// input names only an image.
-func WithDefaultLabels(labels ...string) Option {
-	return func(o *options) { o.labels = append([]string(nil), labels...) }
-}
-
-// WithTemplate sets classify_image's prompt template ("a photo of a {}."
-// when unset); an input's own "template" wins.
-func WithTemplate(t string) Option { return func(o *options) { o.template = t } }
-
-func newOptions(opts []Option) options {
-	var o options
-	for _, f := range opts {
-		f(&o)
-	}
-	return o
-}
 
 // Tools returns the three tools over svc, ready for agents.NewOneShotAgent,
 // agents.NewOpenAIFunctionsAgent or agents.NewConversationalAgent.

@@ -303,30 +303,47 @@ func TestCanceledContextIsAnError(t *testing.T) {
 	}
 }
 
-// recordingLLM is langchaingo's fake LLM that records its prompts.
+// recordingLLM is langchaingo's fake LLM that also records every prompt it
+// receives.
 type recordingLLM struct {
 	*fake.LLM
 	mu      sync.Mutex
-	prompts []string
+	prompts [][]llms.MessageContent
 }
 
 func (r *recordingLLM) GenerateContent(ctx context.Context, msgs []llms.MessageContent, opts ...llms.CallOption) (*llms.ContentResponse, error) {
-	var b strings.Builder
-	for _, m := range msgs {
-		for _, p := range m.Parts {
-			if tc, ok := p.(llms.TextContent); ok {
-				b.WriteString(tc.Text)
-			}
-		}
-	}
 	r.mu.Lock()
-	r.prompts = append(r.prompts, b.String())
+	r.prompts = append(r.prompts, msgs)
 	r.mu.Unlock()
 	return r.LLM.GenerateContent(ctx, msgs, opts...)
 }
 
 func (r *recordingLLM) Call(ctx context.Context, prompt string, opts ...llms.CallOption) (string, error) {
 	return llms.GenerateFromSinglePrompt(ctx, r, prompt, opts...)
+}
+
+// promptText returns the text parts of recorded prompt i.
+func (r *recordingLLM) promptText(i int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, m := range r.prompts[i] {
+		for _, p := range m.Parts {
+			if tc, ok := p.(llms.TextContent); ok {
+				b.WriteString(tc.Text)
+			}
+		}
+	}
+	return b.String()
+}
+
+// text returns the text parts of every recorded prompt.
+func (r *recordingLLM) text() string {
+	var b strings.Builder
+	for i := range r.prompts {
+		b.WriteString(r.promptText(i))
+	}
+	return b.String()
 }
 
 // TestAgentExecutor runs the tools in langchaingo's MRKL agent: a bad input
@@ -374,11 +391,11 @@ func TestAgentExecutor(t *testing.T) {
 		t.Fatalf("LLM called %d times, want 4", len(llm.prompts))
 	}
 	for _, tool := range ts {
-		if !strings.Contains(llm.prompts[0], tool.Name()) || !strings.Contains(llm.prompts[0], tool.Description()) {
+		if !strings.Contains(llm.promptText(0), tool.Name()) || !strings.Contains(llm.promptText(0), tool.Description()) {
 			t.Errorf("the first prompt lacks tool %s", tool.Name())
 		}
 	}
-	last := llm.prompts[3]
+	last := llm.promptText(3)
 	for _, s := range []string{steps[0].Observation, steps[1].Observation, steps[2].Observation} {
 		if !strings.Contains(last, s) {
 			t.Errorf("observation %q did not reach the model", s)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools/ingest"
@@ -29,7 +28,7 @@ type Fixture struct {
 // them with m into a new local store at base/index, with ing (whose Paths
 // default to the image folder). Every image must be indexed and none may
 // fail. The caller closes the store.
-func BuildFixture(ctx context.Context, m *embed.Model, base string, draw DrawOptions, ing ingest.Options) (*Fixture, error) {
+func BuildFixture(ctx context.Context, m Encoder, base string, draw DrawOptions, ing ingest.Options) (*Fixture, error) {
 	f := &Fixture{Root: filepath.Join(base, "images"), Index: filepath.Join(base, "index")}
 	var err error
 	if f.Images, err = DrawSet(f.Root, draw); err != nil {
@@ -56,7 +55,19 @@ func (f *Fixture) Close() error { return f.Store.Close() }
 // resolves paths reports). The store closes when the test ends.
 func NewFixture(t testing.TB, draw DrawOptions, ing ingest.Options) *Fixture {
 	t.Helper()
-	m := Model(t)
+	return NewFixtureWith(t, Model(t), draw, ing)
+}
+
+// FakeFixture is NewFixture with the fake encoder (see Fake): it needs
+// neither cgo nor ONNX Runtime.
+func FakeFixture(t testing.TB, draw DrawOptions, ing ingest.Options) *Fixture {
+	t.Helper()
+	return NewFixtureWith(t, NewFake(), draw, ing)
+}
+
+// NewFixtureWith is NewFixture with the encoder m.
+func NewFixtureWith(t testing.TB, m Encoder, draw DrawOptions, ing ingest.Options) *Fixture {
+	t.Helper()
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +94,7 @@ func Mixed(t testing.TB) *Fixture {
 // Index ingests opts.Paths with m into the local store at dir, creating
 // it, and checks that want images were indexed and none failed. The
 // caller closes the store.
-func Index(ctx context.Context, m *embed.Model, dir string, opts ingest.Options, want int) (*local.Store, error) {
+func Index(ctx context.Context, m Encoder, dir string, opts ingest.Options, want int) (*local.Store, error) {
 	st, err := local.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -106,9 +117,13 @@ func Index(ctx context.Context, m *embed.Model, dir string, opts ingest.Options,
 //
 //	func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
 type Shared[T any] struct {
-	// Build makes the fixture from the model LoadModel returns, in dir, a
-	// new temporary folder (symlinks resolved) that Close removes.
-	Build func(ctx context.Context, m *embed.Model, dir string) (T, error)
+	// Build makes the fixture from the model LoadModel returns (or the
+	// fake encoder, when Fake is set), in dir, a new temporary folder
+	// (symlinks resolved) that Close removes.
+	Build func(ctx context.Context, m Encoder, dir string) (T, error)
+	// Fake builds the fixture with NewFake instead of the real model, so it
+	// needs neither cgo nor ONNX Runtime.
+	Fake bool
 
 	once  sync.Once
 	val   T
@@ -135,10 +150,14 @@ func (s *Shared[T]) Get(t testing.TB) T {
 
 func (s *Shared[T]) build() (T, error) {
 	var zero T
-	m, skip, err := LoadModel()
-	if skip != "" || err != nil {
-		s.skip = skip
-		return zero, err
+	var m Encoder = NewFake()
+	if !s.Fake {
+		var skip string
+		var err error
+		if m, skip, err = loadEncoder(); skip != "" || err != nil {
+			s.skip = skip
+			return zero, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "cliprag-test-*")
 	if err != nil {

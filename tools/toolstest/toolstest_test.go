@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/tools/ingest"
 	"github.com/cliprag/cliprag/tools/toolstest"
@@ -191,7 +190,7 @@ func TestShared(t *testing.T) {
 	builds := 0
 	var dir string
 	shared := toolstest.Shared[*toolstest.Fixture]{
-		Build: func(ctx context.Context, m *embed.Model, base string) (*toolstest.Fixture, error) {
+		Build: func(ctx context.Context, m toolstest.Encoder, base string) (*toolstest.Fixture, error) {
 			builds++
 			dir = base
 			return toolstest.BuildFixture(ctx, m, base, toolstest.DrawOptions{Seed: 1, Count: 3}, ingest.Options{})

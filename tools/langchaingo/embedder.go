@@ -7,7 +7,7 @@ import (
 
 	"github.com/tmc/langchaingo/embeddings"
 
-	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/tools"
 )
 
 // Embedder is a langchaingo embeddings.Embedder backed by a CLIP model's
@@ -16,17 +16,18 @@ import (
 // has no separate query encoder). EmbedImages puts image files in the same
 // space. It is safe for concurrent use.
 type Embedder struct {
-	m *embed.Model
+	m tools.Encoder
 }
 
 var _ embeddings.Embedder = (*Embedder)(nil)
 
-// NewEmbedder returns an Embedder over m. The caller keeps ownership of m
-// and closes it when done.
-func NewEmbedder(m *embed.Model) *Embedder { return &Embedder{m: m} }
+// NewEmbedder returns an Embedder over m (an *embed.Model, or the Encoder
+// of a *tools.Service). The caller keeps ownership of m and closes it when
+// done.
+func NewEmbedder(m tools.Encoder) *Embedder { return &Embedder{m: m} }
 
-// Model returns the CLIP model the embedder uses.
-func (e *Embedder) Model() *embed.Model { return e.m }
+// Encoder returns the CLIP model the embedder uses.
+func (e *Embedder) Encoder() tools.Encoder { return e.m }
 
 // Dim returns the length of the vectors.
 func (e *Embedder) Dim() int { return e.m.Dim() }
@@ -70,7 +71,16 @@ func (e *Embedder) EmbedImages(ctx context.Context, paths []string) ([][]float32
 	if len(paths) == 0 {
 		return [][]float32{}, nil
 	}
-	v, err := e.m.EmbedImageFiles(ctx, paths)
+	pre := e.m.Preprocessor()
+	pixels := make([][]float32, len(paths))
+	for i, p := range paths {
+		px, err := pre.LoadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("cliprag embedder: %w", err)
+		}
+		pixels[i] = px
+	}
+	v, err := e.m.EmbedPixels(ctx, pixels)
 	if err != nil {
 		return nil, fmt.Errorf("cliprag embedder: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
-	lc "github.com/cliprag/cliprag/retriever/langchaingo"
+	lc "github.com/cliprag/cliprag/tools/langchaingo"
 )
 
 func norm(v []float32) float64 {
@@ -24,7 +24,7 @@ func norm(v []float32) float64 {
 }
 
 func TestEmbedderTextSpace(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	var e embeddings.Embedder = lc.NewEmbedder(f.model)
 	texts := []string{"a photo of a red circle", "a photo of a blue square", "a photo of a red circle"}
@@ -68,7 +68,7 @@ func TestEmbedderTextSpace(t *testing.T) {
 }
 
 func TestEmbedImagesSameSpace(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	e := lc.NewEmbedder(f.model)
 	paths := make([]string, len(f.images))

@@ -3,16 +3,14 @@ package langchaingo_test
 import (
 	"context"
 	"math/rand/v2"
-	"testing"
 
-	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
-// drawn is one image of the fixture.
+// drawn is one image of the docFixture.
 type drawn struct {
 	path          string
 	class         string // "red circle"
@@ -20,22 +18,20 @@ type drawn struct {
 	mime          string
 }
 
-// fixture is a folder of tinyshapes-drawn images (two per class, one folder
+// docFixture is a folder of tinyshapes-drawn images (two per class, one folder
 // per shape, PNG and JPEG) indexed with the tiny model into a store on
 // disk, tagged zero-shot with the 20 class labels.
-type fixture struct {
+type docFixture struct {
 	root   string // resolved
 	images []drawn
 	byPath map[string]drawn
-	model  *embed.Model
+	model  toolstest.Encoder
 	svc    *tools.Service
 }
 
-var shared = toolstest.Shared[*fixture]{Build: buildFixture}
+var docShared = toolstest.Shared[*docFixture]{Build: buildDocFixture}
 
-func TestMain(m *testing.M) { toolstest.Main(m, &shared) }
-
-func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, error) {
+func buildDocFixture(ctx context.Context, m toolstest.Encoder, base string) (*docFixture, error) {
 	fx, err := toolstest.BuildFixture(ctx, m, base, toolstest.DrawOptions{
 		Rand: rand.New(rand.NewPCG(11, 12)), PerClass: 2, ByShape: true, JPEG: true,
 		Size: func(i int) (int, int) { return 160 + 4*i, 120 + 2*i },
@@ -43,7 +39,7 @@ func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, e
 	if err != nil {
 		return nil, err
 	}
-	f := &fixture{root: fx.Root, byPath: map[string]drawn{}, model: m}
+	f := &docFixture{root: fx.Root, byPath: map[string]drawn{}, model: m}
 	for _, im := range fx.Images {
 		d := drawn{path: im.Path, class: im.Class, width: im.Width, height: im.Height, mime: im.MIME}
 		f.images = append(f.images, d)
@@ -57,5 +53,5 @@ func buildFixture(ctx context.Context, m *embed.Model, base string) (*fixture, e
 	return f, nil
 }
 
-// Close closes the fixture's store.
-func (f *fixture) Close() error { return f.svc.Store().Close() }
+// Close closes the docFixture's store.
+func (f *docFixture) Close() error { return f.svc.Store().Close() }

@@ -8,20 +8,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tmc/langchaingo/chains"
-	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/fake"
 	"github.com/tmc/langchaingo/schema"
 
-	lc "github.com/cliprag/cliprag/retriever/langchaingo"
 	"github.com/cliprag/cliprag/tools"
+	lc "github.com/cliprag/cliprag/tools/langchaingo"
 )
 
 // allDocs returns every indexed image for query, unfiltered, best first.
-func allDocs(t *testing.T, f *fixture, query string) []schema.Document {
+func allDocs(t *testing.T, f *docFixture, query string) []schema.Document {
 	t.Helper()
 	docs, err := lc.NewRetriever(f.svc, lc.WithTopK(tools.MaxTopK)).GetRelevantDocuments(context.Background(), query)
 	if err != nil {
@@ -61,7 +59,7 @@ func paths(t *testing.T, docs []schema.Document) []string {
 }
 
 func TestDocumentFields(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	var r schema.Retriever = lc.NewRetriever(f.svc, lc.WithTopK(10))
 	docs, err := r.GetRelevantDocuments(ctx, "a photo of a blue square")
@@ -75,7 +73,7 @@ func TestDocumentFields(t *testing.T) {
 		p := metaString(t, d, lc.MetaPath)
 		want, ok := f.byPath[p]
 		if !ok {
-			t.Fatalf("doc %d: path %s is not a fixture image", i, p)
+			t.Fatalf("doc %d: path %s is not a docFixture image", i, p)
 		}
 		id := metaString(t, d, lc.MetaID)
 		recs, err := f.svc.Store().Get(ctx, []string{id})
@@ -126,7 +124,7 @@ func TestDocumentFields(t *testing.T) {
 }
 
 func TestTopK(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	all := allDocs(t, f, "a red circle")
 	for _, tc := range []struct {
 		name    string
@@ -164,7 +162,7 @@ func TestTopK(t *testing.T) {
 }
 
 func TestScoreThreshold(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	all := allDocs(t, f, "a yellow triangle")
 	// A threshold between two distinct scores in the middle of the ranking.
@@ -200,7 +198,7 @@ func TestScoreThreshold(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	all := allDocs(t, f, "a shape")
 	// The index's tags as the tiny model assigned them: pick a tag some but
@@ -286,7 +284,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestWithLeavesOriginal(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(2))
 	r3 := r.With(lc.WithTopK(3), lc.WithFolder("square"))
@@ -309,7 +307,7 @@ func TestWithLeavesOriginal(t *testing.T) {
 }
 
 func TestGetSimilarDocuments(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(4))
 	ex := f.images[5]
@@ -376,7 +374,7 @@ func TestGetSimilarDocuments(t *testing.T) {
 }
 
 func TestThumbnails(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	r := lc.NewRetriever(f.svc, lc.WithTopK(3))
 	docs, err := r.GetRelevantDocuments(ctx, "a purple cross")
@@ -404,44 +402,8 @@ func TestThumbnails(t *testing.T) {
 	}
 }
 
-// recordingLLM is langchaingo's fake LLM that also records every prompt it
-// receives.
-type recordingLLM struct {
-	*fake.LLM
-	mu      sync.Mutex
-	prompts [][]llms.MessageContent
-}
-
-func (r *recordingLLM) GenerateContent(ctx context.Context, msgs []llms.MessageContent, opts ...llms.CallOption) (*llms.ContentResponse, error) {
-	r.mu.Lock()
-	r.prompts = append(r.prompts, msgs)
-	r.mu.Unlock()
-	return r.LLM.GenerateContent(ctx, msgs, opts...)
-}
-
-func (r *recordingLLM) Call(ctx context.Context, prompt string, opts ...llms.CallOption) (string, error) {
-	return llms.GenerateFromSinglePrompt(ctx, r, prompt, opts...)
-}
-
-// text returns the text parts of the recorded prompts.
-func (r *recordingLLM) text() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var b strings.Builder
-	for _, msgs := range r.prompts {
-		for _, m := range msgs {
-			for _, p := range m.Parts {
-				if tc, ok := p.(llms.TextContent); ok {
-					b.WriteString(tc.Text)
-				}
-			}
-		}
-	}
-	return b.String()
-}
-
 func TestRetrievalQAChain(t *testing.T) {
-	f := shared.Get(t)
+	f := docShared.Get(t)
 	ctx := context.Background()
 	llm := &recordingLLM{LLM: fake.NewFakeLLM([]string{"The red circles are red-circle-1.png and red-circle-2.png."})}
 	r := lc.NewRetriever(f.svc, lc.WithTopK(3))

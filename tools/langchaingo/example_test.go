@@ -14,10 +14,10 @@ import (
 
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
-	lc "github.com/cliprag/cliprag/retriever/langchaingo"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
+	lc "github.com/cliprag/cliprag/tools/langchaingo"
 )
 
 // drawExamples draws a few images of the tiny model's domain into a new

@@ -12,41 +12,6 @@ import (
 	"github.com/cliprag/cliprag/tools"
 )
 
-// Option configures a Retriever, in the functional style of langchaingo's
-// vectorstores options.
-type Option func(*options)
-
-type options struct {
-	topK      int
-	threshold float32
-	anyTags   []string
-	allTags   []string
-	folder    string
-}
-
-// WithTopK sets how many documents a call returns (default 5, at most 100).
-func WithTopK(n int) Option { return func(o *options) { o.topK = n } }
-
-// WithScoreThreshold drops images whose cosine similarity to the query is
-// below s (between -1 and 1; 0, the default, keeps everything). CLIP
-// similarities between a caption and an image are small numbers, typically
-// 0.2 to 0.35 for a good match with OpenAI's models; calibrate on your data.
-func WithScoreThreshold(s float32) Option { return func(o *options) { o.threshold = s } }
-
-// WithTags keeps only images carrying at least one of these ingest tags.
-func WithTags(tags ...string) Option {
-	return func(o *options) { o.anyTags = append([]string(nil), tags...) }
-}
-
-// WithAllTags keeps only images carrying every one of these ingest tags.
-func WithAllTags(tags ...string) Option {
-	return func(o *options) { o.allTags = append([]string(nil), tags...) }
-}
-
-// WithFolder keeps only images in this folder or below it: an absolute
-// path, or one relative to the service's single root.
-func WithFolder(prefix string) Option { return func(o *options) { o.folder = prefix } }
-
 // Retriever retrieves indexed images as langchaingo documents. It is safe
 // for concurrent use.
 type Retriever struct {
