@@ -27,14 +27,18 @@ func (s *Service) ClassifyImage(ctx context.Context, in ClassifyInput) (Classify
 	if err != nil {
 		return ClassifyOutput{}, err
 	}
-	if len(templates) == 0 {
-		templates = s.model.DefaultTemplates()
+	enc, err := s.encoder()
+	if err != nil {
+		return ClassifyOutput{}, err
 	}
-	labelVecs, err := zeroshot.LabelEmbeddings(ctx, s.model.EmbedTexts, labels, templates)
+	if len(templates) == 0 {
+		templates = enc.DefaultTemplates()
+	}
+	labelVecs, err := zeroshot.LabelEmbeddings(ctx, enc.EmbedTexts, labels, templates)
 	if err != nil {
 		return ClassifyOutput{}, fmt.Errorf("embed labels: %w", err)
 	}
-	probs, err := zeroshot.Classify(img.vec, labels, labelVecs, s.model.LogitScale())
+	probs, err := zeroshot.Classify(img.vec, labels, labelVecs, enc.LogitScale())
 	if err != nil {
 		return ClassifyOutput{}, fmt.Errorf("classify %s: %w", img.desc, err)
 	}

@@ -75,11 +75,15 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, prefixField(field+".path", err)
 		}
-		px, err := s.model.Preprocessor().LoadFile(p)
+		enc, err := s.encoder()
+		if err != nil {
+			return resolved{}, err
+		}
+		px, err := enc.Preprocessor().LoadFile(p)
 		if err != nil {
 			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, err)
 		}
-		vecs, err := s.model.EmbedPixels(ctx, [][]float32{px})
+		vecs, err := enc.EmbedPixels(ctx, [][]float32{px})
 		if err != nil {
 			return resolved{}, fmt.Errorf("embed %s: %w", p, err)
 		}
@@ -114,11 +118,15 @@ func (s *Service) resolveID(ctx context.Context, field, id string) (resolved, er
 // embedBytes decodes, preprocesses and embeds an encoded image exactly as
 // ingest does, so the same bytes give the same vector.
 func (s *Service) embedBytes(ctx context.Context, field, name string, data []byte, desc string) (resolved, error) {
-	px, _, err := s.model.Preprocessor().Bytes(name, data)
+	enc, err := s.encoder()
+	if err != nil {
+		return resolved{}, err
+	}
+	px, _, err := enc.Preprocessor().Bytes(name, data)
 	if err != nil {
 		return resolved{}, inputErr(field, "not a readable image: %v", err)
 	}
-	vecs, err := s.model.EmbedPixels(ctx, [][]float32{px})
+	vecs, err := enc.EmbedPixels(ctx, [][]float32{px})
 	if err != nil {
 		return resolved{}, fmt.Errorf("embed %s: %w", desc, err)
 	}

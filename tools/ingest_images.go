@@ -2,8 +2,10 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 
@@ -29,9 +31,13 @@ func (s *Service) IngestImages(ctx context.Context, in IngestInput) (ingest.Summ
 		}
 		paths = append(paths, r)
 	}
+	enc, err := s.encoder()
+	if err != nil {
+		return ingest.Summary{}, err
+	}
 	s.ingestMu.Lock()
 	defer s.ingestMu.Unlock()
-	sum, err := ingest.Run(ctx, s.model, s.store, ingest.Options{Paths: paths, Tags: s.opts.IngestTags})
+	sum, err := ingest.Run(ctx, enc, s.store, ingest.Options{Paths: paths, Tags: s.opts.IngestTags})
 	if err != nil {
 		return sum, fmt.Errorf("ingest: %w", err)
 	}
@@ -60,5 +66,15 @@ func (s *Service) IndexStats(ctx context.Context) (StatsOutput, error) {
 	if roots == nil {
 		roots = []string{}
 	}
-	return StatsOutput{Model: s.model.ID(), Dim: s.model.Dim(), Store: s.store.String(), Images: n, Tags: tags, Roots: roots}, nil
+	out := StatsOutput{Store: s.store.String(), Images: n, Tags: tags, Roots: roots}
+	// The index says which model built it; a new index, the service's model.
+	switch c, err := s.store.Collection(ctx); {
+	case err == nil:
+		out.Model, out.Dim = c.Model, c.Dim
+	case !errors.Is(err, retriever.ErrNotFound):
+		return StatsOutput{}, fmt.Errorf("collection of %s: %w", s.store, err)
+	case s.model != nil:
+		out.Model, out.Dim = s.model.ID(), s.model.Dim()
+	}
+	return out, nil
 }

@@ -90,7 +90,11 @@ func (s *Service) SearchImages(ctx context.Context, in SearchInput) (SearchOutpu
 	if err != nil {
 		return SearchOutput{}, err
 	}
-	vecs, err := s.model.EmbedTexts(ctx, []string{q})
+	enc, err := s.encoder()
+	if err != nil {
+		return SearchOutput{}, err
+	}
+	vecs, err := enc.EmbedTexts(ctx, []string{q})
 	if err != nil {
 		return SearchOutput{}, fmt.Errorf("embed query: %w", err)
 	}

@@ -98,10 +98,12 @@ type Service struct {
 }
 
 // New returns a Service over model and store. Roots in opts that do not
-// exist are an error.
+// exist are an error. model may be nil for a service that only describes
+// the index (IndexStats, resources); operations that embed then return
+// ErrNoEncoder.
 func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
-	if model == nil || store == nil {
-		return nil, errors.New("tools: an encoder and a store are required")
+	if store == nil {
+		return nil, errors.New("tools: a store is required")
 	}
 	if opts.MaxDataURIBytes <= 0 {
 		opts.MaxDataURIBytes = DefaultMaxDataURI
@@ -138,8 +140,21 @@ func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Encoder returns the model the service embeds with.
+// Encoder returns the model the service embeds with (nil for a service
+// made without one).
 func (s *Service) Encoder() Encoder { return s.model }
+
+// ErrNoEncoder is returned by operations that embed when the Service was
+// made without an encoder.
+var ErrNoEncoder = errors.New("no model loaded: this service can only describe the index")
+
+// encoder returns the model, or ErrNoEncoder.
+func (s *Service) encoder() (Encoder, error) {
+	if s.model == nil {
+		return nil, ErrNoEncoder
+	}
+	return s.model, nil
+}
 
 // Store returns the index the service searches.
 func (s *Service) Store() retriever.Store { return s.store }

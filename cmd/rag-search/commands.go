@@ -135,15 +135,11 @@ func (f *filterFlags) search(ctx context.Context, e *env, fs *flag.FlagSet, root
 	if err != nil {
 		return err
 	}
-	m, err := f.openModel(ctx, e)
+	m, st, err := f.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	st, err := f.store(ctx, e, m)
-	if err != nil {
-		return err
-	}
 	defer st.Close()
 	svc, err := newService(m, st, roots, allowURLs)
 	if err != nil {
@@ -175,12 +171,22 @@ func (f *filterFlags) check() error {
 	return nil
 }
 
-// store opens the index, or encodes --dir into memory.
-func (f *filterFlags) store(ctx context.Context, e *env, m *embed.Model) (retriever.Store, error) {
-	if *f.dir != "" {
-		return f.encodeDir(ctx, e, m, *f.dir)
+// open opens the index and the model it was built with, or the model and
+// an in-memory index of --dir.
+func (f *filterFlags) open(ctx context.Context, e *env) (*embed.Model, retriever.Store, error) {
+	if *f.dir == "" {
+		return f.openIndexAndModel(ctx, e)
 	}
-	return f.openIndex(ctx, m, false)
+	m, err := f.openModel(ctx, e, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.encodeDir(ctx, e, m, *f.dir)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, st, nil
 }
 
 // splitList splits a comma-separated list (ASCII or full-width commas),
@@ -402,17 +408,13 @@ Examples:
 			if err := c.cfg.Resolve(fs); err != nil {
 				return usageErr("%v", err)
 			}
-			m, err := c.openModel(ctx, e)
-			if err != nil {
-				return err
-			}
-			defer m.Close()
-			st, err := c.openIndex(ctx, m, true)
+			// The index describes itself: no model is loaded.
+			st, err := c.openIndex(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			svc, err := newService(m, st, nil, false)
+			svc, err := newService(nil, st, nil, false)
 			if err != nil {
 				return err
 			}
@@ -471,19 +473,21 @@ func (c *common) standalone(ctx context.Context, e *env, refs []tools.ImageRef, 
 			dirs = append(dirs, r)
 		}
 	}
-	m, err := c.openModel(ctx, e)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var st retriever.Store
+	var (
+		m   *embed.Model
+		st  retriever.Store
+		err error
+	)
 	if needIndex {
-		st, err = c.openIndex(ctx, m, false)
-		if err != nil {
-			m.Close()
-			return nil, nil, nil, err
-		}
+		m, st, err = c.openIndexAndModel(ctx, e)
 	} else {
 		st = local.OpenMemory()
+		if m, err = c.openModel(ctx, e, nil); err != nil {
+			st.Close()
+		}
+	}
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	svc, err := newService(m, st, dirs, urls)
 	if err != nil {

@@ -599,3 +599,48 @@ func TestDisplayWidthAndTable(t *testing.T) {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// TestIndexRemembersModel: without --model, readers use the model the index
+// was built with; stats loads no model at all. The cache is empty and the
+// network off, so a reader that fell back to the default model
+// (clip-vit-b-32, a download) would fail.
+func TestIndexRemembersModel(t *testing.T) {
+	f := shared.Get(t)
+	t.Setenv("CLIPRAG_MODEL", "")
+	os.Unsetenv("CLIPRAG_MODEL")
+	t.Setenv("CLIPRAG_CACHE", t.TempDir())
+	t.Setenv("CLIPRAG_OFFLINE", "true")
+
+	r := rs(t, "stats", "--store", f.store, "--json")
+	var st tools.StatsOutput
+	r.json(t, &st)
+	if st.Model != toolstest.ModelRef() || st.Images != 21 {
+		t.Errorf("stats without --model: %+v", st)
+	}
+	r = rs(t, "stats", "--store", f.store, "--model", "/no/such/model")
+	if r.code != 0 {
+		t.Errorf("stats loads a model: exit %d, %s", r.code, r.stderr)
+	}
+
+	r = rs(t, "search", "--store", f.store, "--top-k", "1", "--json", "a photo of a red circle")
+	var out tools.SearchOutput
+	r.json(t, &out)
+	if len(out.Hits) != 1 {
+		t.Fatalf("search without --model: %+v", out)
+	}
+	r = rs(t, "similar", "--store", f.store, "--top-k", "1", filepath.Join(f.images, "red-circle.png"))
+	if r.code != 0 {
+		t.Errorf("similar without --model: exit %d, %s", r.code, r.stderr)
+	}
+
+	// An index of a model that is not in the registry asks for it.
+	r = rs(t, "search", "--store", f.wrong, "x")
+	if r.code != exitIndex || !strings.Contains(r.stderr, `"other-model"`) || !strings.Contains(r.stderr, "--model DIR") {
+		t.Errorf("index of an unknown model: exit %d, %s", r.code, r.stderr)
+	}
+	// A model that is given and differs is still the error it was.
+	r = rs(t, withModel("search", "--store", f.wrong, "x")...)
+	if r.code != exitIndex || !strings.Contains(r.stderr, `"other-model"`) || !strings.Contains(r.stderr, `"`+toolstest.ModelRef()) {
+		t.Errorf("given model differs: exit %d, %s", r.code, r.stderr)
+	}
+}

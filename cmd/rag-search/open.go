@@ -44,11 +44,28 @@ func (c *common) progress(e *env) io.Writer {
 	return e.stderr
 }
 
-// openModel loads the configured model.
-func (c *common) openModel(ctx context.Context, e *env) (*embed.Model, error) {
+// openModel loads the configured model, or when none is configured and an
+// index st is given, the model st was built with; a model other than the
+// one that built st is an error naming both.
+func (c *common) openModel(ctx context.Context, e *env, st retriever.Store) (*embed.Model, error) {
+	if st != nil {
+		if err := c.cfg.UseIndexModel(ctx, st); err != nil {
+			return nil, indexErr(err)
+		}
+	}
 	m, err := c.cfg.OpenModel(ctx, c.progress(e))
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", c.cfg.Model, err)
+	}
+	if st == nil {
+		return m, nil
+	}
+	have, err := st.Collection(ctx)
+	if err == nil {
+		if want := (retriever.Collection{Model: m.ID(), Dim: m.Dim()}); have != want {
+			m.Close()
+			return nil, indexErr(&retriever.MismatchError{Store: st.String(), Have: have, Want: want})
+		}
 	}
 	return m, nil
 }
@@ -59,48 +76,60 @@ func emptyIndexError(spec string) error {
 }
 
 // openIndex opens the configured index read-only, so that it can be
-// searched while rag-ingest writes, and checks it was built with m. Unless
-// allowEmpty, an index without images is an error.
-func (c *common) openIndex(ctx context.Context, m *embed.Model, allowEmpty bool) (retriever.Store, error) {
+// searched while rag-ingest writes. A missing index is an error (for a
+// search, the same as an empty one); an empty one is not (see
+// checkNotEmpty).
+func (c *common) openIndex(ctx context.Context, search bool) (retriever.Store, error) {
 	spec := c.cfg.StoreSpec()
 	st, err := stores.Open(ctx, spec, stores.Options{QdrantAPIKey: c.cfg.QdrantAPIKey, ReadOnly: true})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if allowEmpty {
-				return nil, indexErr(fmt.Errorf("there is no index at %s: run rag-ingest FOLDER first", spec))
+			if search {
+				return nil, emptyIndexError(spec)
 			}
-			return nil, emptyIndexError(spec)
+			return nil, indexErr(fmt.Errorf("there is no index at %s: run rag-ingest FOLDER first", spec))
 		}
 		return nil, indexErr(err)
 	}
-	have, err := st.Collection(ctx)
-	switch {
-	case errors.Is(err, retriever.ErrNotFound):
-		if allowEmpty {
-			return st, nil
-		}
-		st.Close()
-		return nil, emptyIndexError(spec)
-	case err != nil:
+	if _, err := st.Collection(ctx); err != nil && !errors.Is(err, retriever.ErrNotFound) {
 		st.Close()
 		return nil, indexErr(fmt.Errorf("open index %s: %w", spec, err))
 	}
-	if want := (retriever.Collection{Model: m.ID(), Dim: m.Dim()}); have != want {
-		st.Close()
-		return nil, indexErr(&retriever.MismatchError{Store: st.String(), Have: have, Want: want})
-	}
-	if !allowEmpty {
-		n, err := st.Count(ctx)
-		if err != nil {
-			st.Close()
-			return nil, indexErr(fmt.Errorf("count %s: %w", spec, err))
-		}
-		if n == 0 {
-			st.Close()
-			return nil, emptyIndexError(spec)
-		}
-	}
 	return st, nil
+}
+
+// checkNotEmpty says when st has no images to search.
+func (c *common) checkNotEmpty(ctx context.Context, st retriever.Store) error {
+	n, err := st.Count(ctx)
+	if err != nil {
+		return indexErr(fmt.Errorf("count %s: %w", c.cfg.StoreSpec(), err))
+	}
+	if n == 0 {
+		return emptyIndexError(c.cfg.StoreSpec())
+	}
+	return nil
+}
+
+// openIndexAndModel opens the index, then the model it was built with (or
+// the configured one, which must match), and checks that the index has
+// images to search.
+func (c *common) openIndexAndModel(ctx context.Context, e *env) (*embed.Model, retriever.Store, error) {
+	st, err := c.openIndex(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := c.openModel(ctx, e, st)
+	if err == nil {
+		err = c.checkNotEmpty(ctx, st)
+		if err != nil {
+			m.Close()
+		}
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return m, st, nil
 }
 
 // encodeDir embeds the images under dir into an in-memory store with the
@@ -193,7 +222,7 @@ func imageArg(arg string) (ref tools.ImageRef, root string, err error) {
 
 // newService builds the tools service over m and st; roots are the folders
 // of the image files named on the command line.
-func newService(m *embed.Model, st retriever.Store, roots []string, urls bool) (*tools.Service, error) {
+func newService(m tools.Encoder, st retriever.Store, roots []string, urls bool) (*tools.Service, error) {
 	svc, err := tools.New(m, st, tools.Options{Roots: roots, AllowURLs: urls, Timeout: 24 * time.Hour})
 	if err != nil {
 		return nil, fmt.Errorf("tools: %w", err)

@@ -38,6 +38,8 @@ type Config struct {
 
 	// ReadOnly is set by front ends that only search (not a user setting).
 	ReadOnly bool
+
+	modelGiven bool // Model came from a flag, the environment or .env, not the default
 }
 
 // setting describes one configurable value.
@@ -143,6 +145,10 @@ func (c *Config) Resolve(fs *flag.FlagSet) error {
 		if !ok {
 			v, ok = dotenv[s.env]
 		}
+		if s.flag == "model" {
+			ok = ok && strings.TrimSpace(v) != "" // an empty CLIPRAG_MODEL= is no choice
+			c.modelGiven = ok
+		}
 		if !ok {
 			v = s.def
 		}
@@ -152,6 +158,10 @@ func (c *Config) Resolve(fs *flag.FlagSet) error {
 	}
 	return nil
 }
+
+// ModelGiven reports whether the model was configured (by flag,
+// environment or .env) rather than left at DefaultModel.
+func (c *Config) ModelGiven() bool { return c.modelGiven }
 
 // FromEnv returns the settings from the environment, .env and defaults, for
 // programs without flags.

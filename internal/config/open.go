@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -44,19 +45,25 @@ func (c *Config) OpenStore(ctx context.Context) (retriever.Store, error) {
 	return stores.Open(ctx, c.StoreSpec(), stores.Options{QdrantAPIKey: c.QdrantAPIKey, ReadOnly: c.ReadOnly})
 }
 
-// Open loads the model and opens the store, and checks that the store holds
+// Open opens the store and loads the model, and checks that the store holds
 // (or can hold) this model's vectors: an index built with another model is
-// a *retriever.MismatchError naming both. Front ends that serve an index
-// (rag-mcp, rag-search) use it; the caller closes both.
+// a *retriever.MismatchError naming both. When no model was configured, the
+// one the index was built with is used (see UseIndexModel). Front ends that
+// serve an index (rag-mcp, rag-search, the examples) use it; the caller
+// closes both.
 func (c *Config) Open(ctx context.Context, progress io.Writer) (*embed.Model, retriever.Store, error) {
-	m, err := c.OpenModel(ctx, progress)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load model %s: %w", c.Model, err)
-	}
 	s, err := c.OpenStore(ctx)
 	if err != nil {
-		m.Close()
 		return nil, nil, fmt.Errorf("open store %s: %w", c.StoreSpec(), err)
+	}
+	if err := c.UseIndexModel(ctx, s); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	m, err := c.OpenModel(ctx, progress)
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("load model %s: %w", c.Model, err)
 	}
 	if err := s.Ensure(ctx, retriever.Collection{Model: m.ID(), Dim: m.Dim()}); err != nil {
 		s.Close()
@@ -64,4 +71,27 @@ func (c *Config) Open(ctx context.Context, progress io.Writer) (*embed.Model, re
 		return nil, nil, err
 	}
 	return m, s, nil
+}
+
+// UseIndexModel makes the index st decide the model when none was
+// configured: an index records the model it was built with, so readers
+// need not be told again. An empty or new index leaves DefaultModel. An
+// index built from a model directory records an id ("name@hash") that
+// does not say where the directory is; that is an error asking for it.
+func (c *Config) UseIndexModel(ctx context.Context, st retriever.Store) error {
+	if c.modelGiven {
+		return nil
+	}
+	have, err := st.Collection(ctx)
+	switch {
+	case errors.Is(err, retriever.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("open index %s: %w", st, err)
+	}
+	if _, ok := embed.Lookup(have.Model); !ok {
+		return fmt.Errorf("index %s was built with model %q, which is not a registry model: give its directory with --model DIR (or CLIPRAG_MODEL)", st, have.Model)
+	}
+	c.Model = have.Model
+	return nil
 }
