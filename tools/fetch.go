@@ -14,30 +14,6 @@ import (
 	"time"
 )
 
-// cgnat is the shared address space (RFC 6598), not public.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicAddr refuses addresses a server-side fetch must never reach:
-// loopback, private, link-local, multicast, unspecified and shared space.
-func publicAddr(a netip.Addr) error {
-	a = a.Unmap()
-	switch {
-	case !a.IsValid():
-		return errors.New("invalid address")
-	case a.IsLoopback():
-		return fmt.Errorf("%s is a loopback address", a)
-	case a.IsPrivate():
-		return fmt.Errorf("%s is a private address", a)
-	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast():
-		return fmt.Errorf("%s is a link-local address", a)
-	case a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast():
-		return fmt.Errorf("%s is not a unicast address", a)
-	case a.Is4() && cgnat.Contains(a):
-		return fmt.Errorf("%s is a shared (carrier-grade NAT) address", a)
-	}
-	return nil
-}
-
 // httpClient returns a client whose dialer vets the address it actually
 // connects to (after DNS), so a name that resolves, or later re-resolves, to
 // a private address is refused.

@@ -174,14 +174,103 @@ func TestDecodeDataURI(t *testing.T) {
 }
 
 func TestPublicAddr(t *testing.T) {
-	for _, a := range []string{"127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fe80::1", "fc00::1", "0.0.0.0", "::", "100.64.0.1", "::ffff:127.0.0.1", "224.0.0.1"} {
-		if publicAddr(netip.MustParseAddr(a)) == nil {
-			t.Errorf("%s accepted, want refused", a)
-		}
+	tests := []struct {
+		addr   string
+		public bool
+		why    string // in the refusal
+	}{
+		{"8.8.8.8", true, ""},
+		{"1.1.1.1", true, ""},
+		{"93.184.216.34", true, ""},
+		{"2606:4700::1111", true, ""},
+		{"64:ff9b::808:808", true, ""}, // NAT64 of 8.8.8.8
+		{"2002:808:808::1", true, ""},  // 6to4 of 8.8.8.8
+		{"::ffff:8.8.8.8", true, ""},   // IPv4-mapped public
+		{"127.0.0.1", false, "loopback"},
+		{"127.255.255.254", false, "loopback"},
+		{"::1", false, "loopback"},
+		{"10.1.2.3", false, "private"},
+		{"172.16.0.1", false, "private"},
+		{"192.168.1.1", false, "private"},
+		{"fc00::1", false, "private"},
+		{"fd12:3456::1", false, "private"},
+		{"169.254.169.254", false, "link-local"},
+		{"fe80::1", false, "link-local"},
+		{"fe80::1%eth0", false, "link-local"},
+		{"0.0.0.0", false, "unspecified"},
+		{"0.1.2.3", false, "this network"},
+		{"::", false, "unspecified"},
+		{"100.64.0.1", false, "carrier-grade NAT"},
+		{"100.127.255.255", false, "carrier-grade NAT"},
+		{"192.0.0.8", false, "IETF"},
+		{"192.0.2.1", false, "documentation"},
+		{"198.18.0.1", false, "benchmarking"},
+		{"198.19.255.255", false, "benchmarking"},
+		{"198.51.100.7", false, "documentation"},
+		{"203.0.113.9", false, "documentation"},
+		{"240.0.0.1", false, "reserved"},
+		{"255.255.255.255", false, "reserved"},
+		{"224.0.0.1", false, "multicast"},
+		{"239.255.255.250", false, "multicast"},
+		{"ff02::1", false, "multicast"},
+		{"ff0e::1", false, "multicast"},
+		{"ff01::1", false, "multicast"},
+		{"::ffff:127.0.0.1", false, "loopback"},
+		{"::ffff:10.0.0.1", false, "private"},
+		{"::ffff:169.254.169.254", false, "link-local"},
+		{"::127.0.0.1", false, "IPv4-compatible"},
+		{"::8.8.8.8", false, "IPv4-compatible"},
+		{"::ffff:0:127.0.0.1", false, "IPv4-translated"},
+		{"64:ff9b::7f00:1", false, "loopback"},           // NAT64 of 127.0.0.1
+		{"64:ff9b::a9fe:a9fe", false, "link-local"},      // NAT64 of 169.254.169.254
+		{"64:ff9b::a00:1", false, "private"},             // NAT64 of 10.0.0.1
+		{"64:ff9b:1::808:808", false, "local-use NAT64"}, // RFC 8215
+		{"2002:7f00:1::1", false, "loopback"},            // 6to4 of 127.0.0.1
+		{"2002:c0a8:101::1", false, "private"},           // 6to4 of 192.168.1.1
+		{"2002:a9fe:a9fe::", false, "link-local"},        // 6to4 of 169.254.169.254
+		{"2002::1", false, "unspecified"},                // 6to4 of 0.0.0.0
+		{"2001::1", false, "Teredo"},
+		{"2001:db8::1", false, "documentation"},
+		{"100::1", false, "discard"},
+		{"fec0::1", false, "site-local"},
 	}
-	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2606:4700::1111", "93.184.216.34"} {
-		if err := publicAddr(netip.MustParseAddr(a)); err != nil {
-			t.Errorf("%s refused: %v", a, err)
+	for _, tc := range tests {
+		t.Run(tc.addr, func(t *testing.T) {
+			err := publicAddr(netip.MustParseAddr(tc.addr))
+			if tc.public {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted, want refused")
+			}
+			if !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("refusal %q does not say %q", err, tc.why)
+			}
+		})
+	}
+	if publicAddr(netip.Addr{}) == nil {
+		t.Error("the zero address was accepted")
+	}
+}
+
+// TestFetchURLRefusesEmbeddedLoopback dials IPv6 literals that carry the
+// test server's loopback address: each must be refused at dial time, by
+// the address check, before any connection is attempted.
+func TestFetchURLRefusesEmbeddedLoopback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request reached the server: %s", r.URL)
+	}))
+	t.Cleanup(srv.Close)
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	s := pathService(t)
+	s.opts.AllowURLs = true
+	for _, host := range []string{"[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "[::127.0.0.1]", "0.0.0.0", "[::]"} {
+		_, err := s.fetchURL(context.Background(), "http://"+host+":"+port+"/img.png")
+		if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "only public addresses") {
+			t.Errorf("fetch from %s: err = %v, want a refusal by the address check", host, err)
 		}
 	}
 }
