@@ -46,6 +46,7 @@ import (
 	"github.com/tmc/langchaingo/llms/openai"
 	"github.com/tmc/langchaingo/schema"
 
+	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools"
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfg := config.Flags(fs)
 	if f := fs.Lookup("model"); f != nil {
-		f.Usage = strings.Replace(f.Usage, "default "+config.DefaultModel, "default in this example "+defaultModel, 1)
+		f.Usage = strings.Replace(f.Usage, "default "+embed.DefaultModel, "default in this example "+defaultModel, 1)
 	}
 	if f := fs.Lookup("store"); f != nil {
 		f.Usage += " (default in this example: a temporary index, removed at exit)"

@@ -18,10 +18,9 @@ import (
 	"strings"
 
 	"github.com/joho/godotenv"
-)
 
-// DefaultModel is the model used when none is configured.
-const DefaultModel = "clip-vit-b-32"
+	"github.com/cliprag/cliprag/embed"
+)
 
 // Config holds the settings shared by every cliprag front end.
 type Config struct {
@@ -66,7 +65,7 @@ func boolean(name string, p func(*Config) *bool) func(*Config, string) error {
 }
 
 var settings = []setting{
-	{"model", "CLIPRAG_MODEL", "model: a registry name (clip-vit-b-32, clip-vit-b-16, clip-vit-l-14, chinese-clip-vit-b-16, tiny-shapes) or a model directory", DefaultModel,
+	{"model", "CLIPRAG_MODEL", "model: a registry name (" + registryNames() + ") or a model directory; default: the model the index was built with, else " + embed.DefaultModel, embed.DefaultModel,
 		str(func(c *Config) *string { return &c.Model }), false},
 	{"store", "CLIPRAG_STORE", "index: a directory (embedded store) or qdrant://host:6334/collection", "",
 		str(func(c *Config) *string { return &c.Store }), false},
@@ -98,6 +97,15 @@ var settings = []setting{
 		boolean("offline", func(c *Config) *bool { return &c.Offline }), true},
 	{"qdrant-api-key", "QDRANT_API_KEY", "API key for a Qdrant store", "",
 		str(func(c *Config) *string { return &c.QdrantAPIKey }), false},
+}
+
+// registryNames lists the registry's model names for the -model flag's help.
+func registryNames() string {
+	var names []string
+	for _, e := range embed.Models() {
+		names = append(names, e.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // Flags registers the shared settings on fs and returns the Config they fill.
@@ -160,7 +168,7 @@ func (c *Config) Resolve(fs *flag.FlagSet) error {
 }
 
 // ModelGiven reports whether the model was configured (by flag,
-// environment or .env) rather than left at DefaultModel.
+// environment or .env) rather than left at embed.DefaultModel.
 func (c *Config) ModelGiven() bool { return c.modelGiven }
 
 // FromEnv returns the settings from the environment, .env and defaults, for

@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"github.com/cliprag/cliprag/embed"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,7 +56,7 @@ func TestDefaultsAndErrors(t *testing.T) {
 	if err := c.Resolve(fs); err != nil {
 		t.Fatal(err)
 	}
-	if c.Model != DefaultModel || c.Device != "cpu" || c.Threads != 0 {
+	if c.Model != embed.DefaultModel || c.Device != "cpu" || c.Threads != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
 	for _, args := range [][]string{{"-device", "tpu"}, {"-threads", "-2"}, {"-env-file", "/nonexistent/.env"}} {

@@ -75,7 +75,7 @@ func (c *Config) Open(ctx context.Context, progress io.Writer) (*embed.Model, re
 
 // UseIndexModel makes the index st decide the model when none was
 // configured: an index records the model it was built with, so readers
-// need not be told again. An empty or new index leaves DefaultModel. An
+// need not be told again. An empty or new index leaves embed.DefaultModel. An
 // index built from a model directory records an id ("name@hash") that
 // does not say where the directory is; that is an error asking for it.
 func (c *Config) UseIndexModel(ctx context.Context, st retriever.Store) error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 )
@@ -19,10 +20,10 @@ func TestUseIndexModel(t *testing.T) {
 		want    string   // Model after UseIndexModel
 		err     string
 	}{
-		{"new index keeps the default", nil, "", DefaultModel, ""},
+		{"new index keeps the default", nil, "", embed.DefaultModel, ""},
 		{"index decides", nil, "tiny-shapes", "tiny-shapes", ""},
 		{"given model wins", []string{"-model", "clip-vit-b-16"}, "tiny-shapes", "clip-vit-b-16", ""},
-		{"directory model must be given", nil, "my-clip@0123abcd", DefaultModel, `"my-clip@0123abcd", which is not a registry model`},
+		{"directory model must be given", nil, "my-clip@0123abcd", embed.DefaultModel, `"my-clip@0123abcd", which is not a registry model`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

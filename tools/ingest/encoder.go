@@ -19,6 +19,8 @@ type Encoder interface {
 	LogitScale() float32
 	// DefaultTemplates are the zero-shot prompt templates used when none are given.
 	DefaultTemplates() []string
+	// BatchSize is how many images one EmbedPixels call takes best.
+	BatchSize() int
 	// Preprocessor turns encoded images into the tensors EmbedPixels takes.
 	Preprocessor() preprocess.Preprocessor
 	// EmbedPixels embeds preprocessed tensors into L2-normalised vectors, in order.

@@ -45,11 +45,11 @@ type Options struct {
 	DryRun       bool      // report what would happen, change nothing
 	Tags         []string  // zero-shot labels stored with each image
 	TagTemplates []string  // prompt templates for Tags; nil: the model's default
-	TopTags      int       // how many tags to keep per image (default 3)
+	TopTags      int       // how many tags to keep per image (default DefaultTopTags)
 	MinTagProb   float32   // tags below this probability are not stored
 	Workers      int       // decode workers (default: number of CPUs)
-	BatchSize    int       // images per model call (default 16)
-	MaxFileBytes int64     // larger files fail without being read (default 512 MiB)
+	BatchSize    int       // images per model call (default: the encoder's BatchSize)
+	MaxFileBytes int64     // larger files fail without being read (default DefaultMaxFileBytes)
 	Progress     io.Writer // progress bar (terminal) or lines; nil for none
 	// ProgressInterval is how often plain progress lines are written when
 	// Progress is not a terminal (default 5 s).
@@ -97,7 +97,7 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 	if len(opts.Paths) == 0 {
 		return finish(errors.New("ingest: no paths given"))
 	}
-	opts = opts.withDefaults()
+	opts = opts.withDefaults(m)
 	want := retriever.Collection{Model: m.ID(), Dim: m.Dim()}
 	if opts.DryRun {
 		have, err := s.Collection(ctx)
@@ -172,21 +172,29 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 	return finish(nil)
 }
 
-func (o Options) withDefaults() Options {
+// Defaults for Options fields left zero. Workers default to the number of
+// CPUs and BatchSize to the encoder's own batch size.
+const (
+	DefaultTopTags          = 3
+	DefaultMaxFileBytes     = 512 << 20
+	DefaultProgressInterval = 5 * time.Second
+)
+
+func (o Options) withDefaults(m Encoder) Options {
 	if o.TopTags <= 0 {
-		o.TopTags = 3
+		o.TopTags = DefaultTopTags
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 16
+		o.BatchSize = m.BatchSize()
 	}
 	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = 512 << 20
+		o.MaxFileBytes = DefaultMaxFileBytes
 	}
 	if o.ProgressInterval <= 0 {
-		o.ProgressInterval = 5 * time.Second
+		o.ProgressInterval = DefaultProgressInterval
 	}
 	return o
 }

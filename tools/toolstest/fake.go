@@ -70,6 +70,9 @@ func (f *Fake) LogitScale() float32 { return 100 }
 // DefaultTemplates returns CLIP's basic prompt.
 func (f *Fake) DefaultTemplates() []string { return []string{"a photo of a {}."} }
 
+// BatchSize returns 16, the real model's default.
+func (f *Fake) BatchSize() int { return 16 }
+
 // Preprocessor returns the fake's 32-pixel preprocessor.
 func (f *Fake) Preprocessor() preprocess.Preprocessor { return f.pre }
 
