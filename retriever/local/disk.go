@@ -326,13 +326,13 @@ func (s *Store) refreshIfStale() {
 	if !s.reloading.CompareAndSwap(false, true) {
 		return
 	}
-	s.bg.Go(func() {
+	started := s.spawn(func() {
 		defer s.reloading.Store(false)
-		if s.closed.Load() {
-			return
-		}
 		if err := s.load(); err == nil {
 			s.maybeBuild()
 		}
 	})
+	if !started {
+		s.reloading.Store(false)
+	}
 }

@@ -83,6 +83,11 @@ type Store struct {
 	bg       sync.WaitGroup
 	building atomic.Bool
 	closed   atomic.Bool
+	// bgMu orders starting background work against Close: spawn checks
+	// closed and adds to bg under it, Close sets closed under it, so no
+	// task is added once Close has begun waiting.
+	bgMu      sync.Mutex
+	bgStarted atomic.Int64 // background tasks started, for tests
 
 	// Read-only refresh.
 	lastCheck atomic.Int64 // unix nanos
@@ -162,18 +167,40 @@ func (s *Store) String() string {
 	return s.dir
 }
 
-// Close stops background work and releases the writer lock. It is safe to
-// call more than once.
+// Close stops background work, waits for a write in progress, and releases
+// the writer lock. It is safe to call more than once, and concurrently with
+// other calls: those that start after it fail.
 func (s *Store) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
+	s.bgMu.Lock()
+	if s.closed.Load() {
+		s.bgMu.Unlock()
 		return nil
 	}
+	s.closed.Store(true)
+	s.bgMu.Unlock()
 	s.cancel()
 	s.bg.Wait()
+	// A write that passed its closed check before Close began still holds
+	// wmu: let it finish before another process may take the lock.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if s.lock != nil {
 		return releaseWriterLock(s.lock)
 	}
 	return nil
+}
+
+// spawn runs fn in the background unless the store is closed, and reports
+// whether it did. Close waits for every task spawn started.
+func (s *Store) spawn(fn func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.bgStarted.Add(1)
+	s.bg.Go(fn)
+	return true
 }
 
 func (s *Store) usable() error {
@@ -204,6 +231,9 @@ func (s *Store) Ensure(ctx context.Context, c retriever.Collection) error {
 	s.refreshIfStale()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if err := s.usable(); err != nil { // closed while waiting for wmu
+		return err
+	}
 	s.mu.RLock()
 	have := s.coll
 	s.mu.RUnlock()
@@ -265,6 +295,9 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if err := s.usable(); err != nil { // closed while waiting for wmu
+		return err
+	}
 	s.mu.RLock()
 	coll := s.coll
 	s.mu.RUnlock()
@@ -328,6 +361,9 @@ func (s *Store) Delete(ctx context.Context, ids []string) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if err := s.usable(); err != nil { // closed while waiting for wmu
+		return err
+	}
 	s.mu.RLock()
 	_, err := s.current()
 	s.mu.RUnlock()
@@ -538,12 +574,15 @@ func (s *Store) maybeBuild() {
 	if !need || !s.building.CompareAndSwap(false, true) {
 		return
 	}
-	s.bg.Go(func() {
+	started := s.spawn(func() {
 		s.build(t)
 		s.building.Store(false)
 		// Writes during the build may have outgrown it already.
 		s.maybeBuild()
 	})
+	if !started {
+		s.building.Store(false)
+	}
 }
 
 // build trains an IVF index over t and installs it. It takes the read lock
