@@ -125,6 +125,34 @@ var _ retriever.Store = (*Store)(nil)
 // Ensure does. When the server cannot be reached within
 // cfg.ConnectTimeout, the error is an *UnreachableError.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := cfg.tls()
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		cfg.UseTLS = true
+	}
+	s := &Store{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	if cfg.APIKey != "" && !cfg.UseTLS && !isLoopback(cfg.Host) {
+		slog.Warn("qdrant: sending the API key without TLS; use qdrants:// for a remote server", "addr", s.addr)
+	}
+	if s.client, err = dial(cfg, tlsCfg); err != nil {
+		return nil, fmt.Errorf("qdrant: client for %s: %w", s, err)
+	}
+	if err := s.checkServer(ctx); err != nil {
+		s.client.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// withDefaults fills the zero fields of cfg with the defaults and checks
+// the rest.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Host == "" {
 		cfg.Host = DefaultHost
 	}
@@ -132,13 +160,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Port = DefaultPort
 	}
 	if cfg.Port < 1 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("qdrant: port %d out of range", cfg.Port)
+		return cfg, fmt.Errorf("qdrant: port %d out of range", cfg.Port)
 	}
 	if cfg.Collection == "" {
 		cfg.Collection = DefaultCollection
 	}
 	if err := validCollectionName(cfg.Collection); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -154,6 +182,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatch {
 		cfg.BatchSize = MaxBatch
 	}
+	return cfg, nil
+}
+
+// tls returns the TLS settings cfg asks for, or nil for a plain connection.
+func (cfg Config) tls() (*tls.Config, error) {
 	tlsCfg := cfg.TLSConfig
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -171,17 +204,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
-	if tlsCfg != nil {
-		cfg.UseTLS = true
-	} else if cfg.UseTLS {
+	if tlsCfg == nil && cfg.UseTLS {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	s := &Store{cfg: cfg, addr: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))}
+	return tlsCfg, nil
+}
 
-	if cfg.APIKey != "" && !cfg.UseTLS && !isLoopback(cfg.Host) {
-		slog.Warn("qdrant: sending the API key without TLS; use qdrants:// for a remote server", "addr", s.addr)
-	}
-	client, err := qc.NewClient(&qc.Config{
+// dial makes the gRPC client; it connects lazily.
+func dial(cfg Config, tlsCfg *tls.Config) (*qc.Client, error) {
+	return qc.NewClient(&qc.Config{
 		Host: cfg.Host,
 		Port: cfg.Port,
 		// The key goes in through apiKeyInterceptor: the client's own
@@ -206,27 +237,25 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			grpc.WithChainUnaryInterceptor(apiKeyInterceptor(cfg.APIKey)),
 		},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("qdrant: client for %s: %w", s, err)
-	}
-	s.client = client
+}
 
+// checkServer waits up to ConnectTimeout for the server to answer a health
+// check, and records its version, which must be 1.16 or newer.
+func (s *Store) checkServer(ctx context.Context) error {
 	var reply *qc.HealthCheckReply
-	err = s.retry(ctx, "health check", cfg.ConnectTimeout, func(ctx context.Context) error {
+	err := s.retry(ctx, "health check", s.cfg.ConnectTimeout, func(ctx context.Context) error {
 		var err error
-		reply, err = client.HealthCheck(ctx)
+		reply, err = s.client.HealthCheck(ctx)
 		return err
 	})
 	if err != nil {
-		client.Close()
-		return nil, err
+		return err
 	}
 	s.version = reply.GetVersion()
 	if major, minor, ok := parseVersion(s.version); ok && (major < 1 || major == 1 && minor < 16) {
-		client.Close()
-		return nil, fmt.Errorf("qdrant: server at %s is version %s; cliprag needs Qdrant 1.16 or newer (it records the model in collection metadata)", s.addr, s.version)
+		return fmt.Errorf("qdrant: server at %s is version %s; cliprag needs Qdrant 1.16 or newer (it records the model in collection metadata)", s.addr, s.version)
 	}
-	return s, nil
+	return nil
 }
 
 // apiKeyInterceptor sends key as the api-key header of every call.
