@@ -101,8 +101,19 @@ type Store interface {
 	Ensure(ctx context.Context, c Collection) error
 	// Collection returns what the store holds, or ErrNotFound when empty and new.
 	Collection(ctx context.Context) (Collection, error)
-	// Upsert inserts or replaces records by ID. It is atomic per call for the
-	// embedded store and idempotent everywhere.
+	// Upsert inserts or replaces records by ID, and removes every other
+	// record whose Payload.Path equals the path of a record in recs: a store
+	// holds at most one record per path (records with an empty path are
+	// exempt), and writing a file's new content replaces its old record.
+	// A batch holding two records with one path is rejected whole.
+	//
+	// The embedded store does all of it in one transaction: a crash leaves
+	// the old record or the new one, never both. Qdrant has no
+	// multi-operation transactions: it upserts, then deletes the other
+	// records at those paths by filter, so a crash in between can leave two
+	// records at one path. Callers converge by treating several records at
+	// a path as stale but one (see package tools/ingest), and every later
+	// Upsert of that path removes the rest. Upsert is idempotent everywhere.
 	Upsert(ctx context.Context, recs []Record) error
 	// Search returns up to k hits by descending cosine similarity.
 	Search(ctx context.Context, vector []float32, k int, f Filter) ([]Hit, error)

@@ -96,7 +96,9 @@ func encodeVector(v []float32) []byte {
 	return b
 }
 
-func writeRecords(path string, recs []retriever.Record, vecs [][]float32, timeout time.Duration) error {
+// writeRecords puts recs and deletes the records stale (other records at
+// their paths) in one transaction.
+func writeRecords(path string, recs []retriever.Record, vecs [][]float32, stale []string, timeout time.Duration) error {
 	pays := make([][]byte, len(recs))
 	for i, r := range recs {
 		b, err := json.Marshal(r.Payload)
@@ -118,8 +120,20 @@ func writeRecords(path string, recs []retriever.Record, vecs [][]float32, timeou
 				return fmt.Errorf("write payload %s: %w", r.ID, err)
 			}
 		}
-		return nil
+		return deleteIn(vb, pb, stale)
 	})
+}
+
+func deleteIn(vb, pb *bolt.Bucket, ids []string) error {
+	for _, id := range ids {
+		if err := vb.Delete([]byte(id)); err != nil {
+			return fmt.Errorf("delete vector %s: %w", id, err)
+		}
+		if err := pb.Delete([]byte(id)); err != nil {
+			return fmt.Errorf("delete payload %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func deleteRecords(path string, ids []string, timeout time.Duration) error {
@@ -128,15 +142,7 @@ func deleteRecords(path string, ids []string, timeout time.Duration) error {
 		if vb == nil || pb == nil {
 			return errors.New("index file has no collection buckets")
 		}
-		for _, id := range ids {
-			if err := vb.Delete([]byte(id)); err != nil {
-				return fmt.Errorf("delete vector %s: %w", id, err)
-			}
-			if err := pb.Delete([]byte(id)); err != nil {
-				return fmt.Errorf("delete payload %s: %w", id, err)
-			}
-		}
-		return nil
+		return deleteIn(vb, pb, ids)
 	})
 }
 
@@ -226,6 +232,7 @@ func loadTable(tx *bolt.Tx, dim int) (*table, error) {
 	for r, id := range t.ids {
 		t.rowOf[id] = int32(r)
 		p := &t.pays[r]
+		t.paths.add(p.Path, int32(r))
 		p.Folder = t.str(p.Folder)
 		p.Model = t.str(p.Model)
 		for i := range p.Tags {

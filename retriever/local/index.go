@@ -25,6 +25,7 @@ type table struct {
 	vecs  []float32           // row*dim .. row*dim+dim
 	pays  []retriever.Payload // row -> payload
 	rowOf map[string]int32
+	paths pathIndex
 	free  []int32
 	tags  map[string]int
 	ivf   *ivf // nil: exact search only
@@ -36,7 +37,60 @@ type table struct {
 }
 
 func newTable(dim int) *table {
-	return &table{dim: dim, rowOf: map[string]int32{}, tags: map[string]int{}, intern: map[string]string{}}
+	return &table{dim: dim, rowOf: map[string]int32{}, paths: newPathIndex(), tags: map[string]int{}, intern: map[string]string{}}
+}
+
+// pathIndex maps a path to the rows holding it: one row, or several only
+// in an index written before Upsert replaced records by path (or by
+// another program). Empty paths are not indexed.
+type pathIndex struct {
+	one  map[string]int32
+	more map[string][]int32 // rows beyond the first, rarely used
+}
+
+func newPathIndex() pathIndex {
+	return pathIndex{one: map[string]int32{}, more: map[string][]int32{}}
+}
+
+func (x *pathIndex) add(p string, r int32) {
+	if p == "" {
+		return
+	}
+	if _, ok := x.one[p]; !ok {
+		x.one[p] = r
+		return
+	}
+	x.more[p] = append(x.more[p], r)
+}
+
+func (x *pathIndex) remove(p string, r int32) {
+	if p == "" {
+		return
+	}
+	m := x.more[p]
+	if first, ok := x.one[p]; ok && first == r {
+		if len(m) == 0 {
+			delete(x.one, p)
+			return
+		}
+		x.one[p], m = m[len(m)-1], m[:len(m)-1]
+	} else if i := slices.Index(m, r); i >= 0 {
+		m = slices.Delete(m, i, i+1)
+	}
+	if len(m) == 0 {
+		delete(x.more, p)
+	} else {
+		x.more[p] = m
+	}
+}
+
+// rows returns the rows holding path p.
+func (x *pathIndex) rows(p string) []int32 {
+	r, ok := x.one[p]
+	if !ok {
+		return nil
+	}
+	return append([]int32{r}, x.more[p]...)
 }
 
 func (t *table) live() int { return len(t.rowOf) }
@@ -70,6 +124,7 @@ func (t *table) put(id string, v []float32, p retriever.Payload, list int32) {
 	r, ok := t.rowOf[id]
 	if ok {
 		t.untag(t.pays[r])
+		t.paths.remove(t.pays[r].Path, r)
 	} else if n := len(t.free); n > 0 {
 		r = t.free[n-1]
 		t.free = t.free[:n-1]
@@ -83,6 +138,7 @@ func (t *table) put(id string, v []float32, p retriever.Payload, list int32) {
 	t.rowOf[id] = r
 	copy(t.vec(r), v)
 	t.pays[r] = p
+	t.paths.add(p.Path, r)
 	for _, tg := range p.Tags {
 		t.tags[tg.Label]++
 	}
@@ -103,6 +159,7 @@ func (t *table) del(id string) {
 		return
 	}
 	t.untag(t.pays[r])
+	t.paths.remove(t.pays[r].Path, r)
 	delete(t.rowOf, id)
 	t.ids[r] = ""
 	t.pays[r] = retriever.Payload{}
@@ -501,4 +558,23 @@ func normalize(v []float32) bool {
 		v[i] = float32(float64(v[i]) * inv)
 	}
 	return true
+}
+
+// staleAt returns the ids of the records that share a path with a record
+// of recs but are not in recs: those an Upsert of recs replaces.
+func (t *table) staleAt(recs []retriever.Record) []string {
+	in := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		in[r.ID] = true
+	}
+	var stale []string
+	for _, r := range recs {
+		for _, row := range t.paths.rows(r.Payload.Path) {
+			if id := t.ids[row]; !in[id] {
+				stale = append(stale, id)
+				in[id] = true
+			}
+		}
+	}
+	return stale
 }

@@ -284,8 +284,9 @@ func (s *Store) current() (*table, error) {
 	return s.t, nil
 }
 
-// Upsert writes the records in one transaction, then makes them visible to
-// searches. The batch is rejected whole when a record is invalid.
+// Upsert writes the records, and deletes the other records at their
+// paths, in one transaction, then makes the change visible to searches.
+// The batch is rejected whole when a record is invalid.
 func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	if err := s.writable(); err != nil {
 		return err
@@ -304,33 +305,26 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	if coll == nil {
 		return fmt.Errorf("index %s: upsert before Ensure: %w", s, retriever.ErrNotFound)
 	}
-	vecs := make([][]float32, len(recs))
-	for i, r := range recs {
-		if r.ID == "" {
-			return fmt.Errorf("index %s: record %d (%s) has no id", s, i, r.Payload.Path)
-		}
-		if len(r.Vector) != coll.Dim {
-			return fmt.Errorf("index %s: record %s (%s): vector has %d dimensions, the collection %d", s, r.ID, r.Payload.Path, len(r.Vector), coll.Dim)
-		}
-		v := slices.Clone(r.Vector)
-		if !normalize(v) {
-			return fmt.Errorf("index %s: record %s (%s): zero or non-finite vector", s, r.ID, r.Payload.Path)
-		}
-		vecs[i] = v
+	vecs, err := s.check(recs, coll.Dim)
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Only this goroutine (holding wmu) changes s.t, so the stale rows
+	// found under the read lock are still there when the write lands.
+	s.mu.RLock()
+	stale := s.t.staleAt(recs)
+	x := s.t.ivf
+	s.mu.RUnlock()
 	if s.path != "" {
-		if err := writeRecords(s.path, recs, vecs, s.opt.busyTimeout); err != nil {
+		if err := writeRecords(s.path, recs, vecs, stale, s.opt.busyTimeout); err != nil {
 			return fmt.Errorf("index %s: %w", s, err)
 		}
 	}
 	// Assign IVF lists outside the lock: the centroids never change once
 	// an index is installed.
-	s.mu.RLock()
-	x := s.t.ivf
-	s.mu.RUnlock()
 	lists := make([]int32, len(recs))
 	for i := range lists {
 		lists[i] = -1
@@ -339,6 +333,9 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 		}
 	}
 	s.mu.Lock()
+	for _, id := range stale {
+		s.t.del(id)
+	}
 	for i, r := range recs {
 		l := lists[i]
 		if s.t.ivf != x {
@@ -349,6 +346,32 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	s.mu.Unlock()
 	s.maybeBuild()
 	return nil
+}
+
+// check validates a batch and returns its vectors, normalised.
+func (s *Store) check(recs []retriever.Record, dim int) ([][]float32, error) {
+	vecs := make([][]float32, len(recs))
+	paths := make(map[string]string, len(recs)) // path -> id
+	for i, r := range recs {
+		if r.ID == "" {
+			return nil, fmt.Errorf("index %s: record %d (%s) has no id", s, i, r.Payload.Path)
+		}
+		if p := r.Payload.Path; p != "" {
+			if other, ok := paths[p]; ok && other != r.ID {
+				return nil, fmt.Errorf("index %s: records %s and %s in one batch have the same path %s", s, other, r.ID, p)
+			}
+			paths[p] = r.ID
+		}
+		if len(r.Vector) != dim {
+			return nil, fmt.Errorf("index %s: record %s (%s): vector has %d dimensions, the collection %d", s, r.ID, r.Payload.Path, len(r.Vector), dim)
+		}
+		v := slices.Clone(r.Vector)
+		if !normalize(v) {
+			return nil, fmt.Errorf("index %s: record %s (%s): zero or non-finite vector", s, r.ID, r.Payload.Path)
+		}
+		vecs[i] = v
+	}
+	return vecs, nil
 }
 
 // Delete removes records by id.

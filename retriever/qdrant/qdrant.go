@@ -13,8 +13,17 @@
 // Each payload holds the retriever.Payload fields under their JSON names
 // (times as RFC 3339 strings in UTC) and "folders": the record's folder and
 // every folder above it. Keyword payload indexes cover "tags[].label",
-// "folder", "folders", "sha256" and "model". Filter.FolderPrefix matches
-// "folders" exactly, since Qdrant has no prefix match on keywords.
+// "folder", "folders", "sha256", "model" and "path". Filter.FolderPrefix
+// matches "folders" exactly, since Qdrant has no prefix match on keywords.
+//
+// # One record per path
+//
+// Upsert writes the points, then deletes by filter the other points at
+// their paths (path in the batch's paths, id not among its ids). Qdrant has
+// no multi-operation transactions, so a crash between the two leaves an
+// old record beside the new one; the next Upsert of that path, or ingest's
+// listing (which keeps the record matching the file and deletes the rest),
+// removes it.
 //
 // # Failures
 //
@@ -104,6 +113,10 @@ type Config struct {
 	// the next and the error, so that callers can log it. It may be called
 	// from several goroutines at once.
 	OnRetry func(op string, attempt int, wait time.Duration, err error)
+	// AfterWrite, when set, is called after each write the server
+	// acknowledged (an upsert batch, a delete), with the operation's name.
+	// Fault tests use it to kill a writer between two writes.
+	AfterWrite func(op string)
 }
 
 // Store is a retriever.Store in a Qdrant collection. It is safe for
@@ -456,7 +469,7 @@ func (s *Store) create(ctx context.Context, c retriever.Collection) error {
 // on the server.
 func (s *Store) indexes(ctx context.Context) error {
 	kw := qc.FieldType_FieldTypeKeyword
-	for _, field := range []string{fTagLabel, fFolder, fFolders, fSHA256, fModel} {
+	for _, field := range []string{fTagLabel, fFolder, fFolders, fSHA256, fModel, fPath} {
 		err := s.do(ctx, "create index on "+field, func(ctx context.Context) error {
 			_, err := s.client.CreateFieldIndex(ctx, &qc.CreateFieldIndexCollection{
 				CollectionName: s.cfg.Collection,
@@ -489,11 +502,14 @@ func (s *Store) Drop(ctx context.Context) error {
 }
 
 // Upsert inserts or replaces records by ID, in batches of at most
-// Config.BatchSize points, each applied before the next is sent. Every
-// record is checked first (UUID id, vector of the collection's dimension,
-// payload model equal to the collection's, UTF-8 strings), so a bad record
-// fails the call before anything is written. Upsert is idempotent; it is
-// not atomic across batches.
+// Config.BatchSize points, each applied before the next is sent, then
+// deletes the other points at the records' paths by filter. Every record is
+// checked first (UUID id, vector of the collection's dimension, payload
+// model equal to the collection's, UTF-8 strings, one record per path), so
+// a bad record fails the call before anything is written. Upsert is
+// idempotent; it is not atomic: a crash after the points are written and
+// before the delete leaves the old records at those paths (see
+// retriever.Store).
 func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -502,28 +518,14 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 	if err != nil {
 		return fmt.Errorf("qdrant upsert %s: %w (call Ensure first)", s, err)
 	}
-	points := make([]*qc.PointStruct, len(recs))
-	for i, r := range recs {
-		id, ok := canonicalID(r.ID)
-		if !ok {
-			return fmt.Errorf("qdrant upsert %s: record %d: id %q is not a UUID (use retriever.RecordID)", s, i, r.ID)
-		}
-		r.ID = id
-		if len(r.Vector) != c.Dim {
-			return fmt.Errorf("qdrant upsert %s: record %s: vector has %d dimensions, collection has %d", s, id, len(r.Vector), c.Dim)
-		}
-		if r.Payload.Model != "" && r.Payload.Model != c.Model {
-			return fmt.Errorf("qdrant upsert %s: record %s is from model %q, the collection holds %q: %w", s, id, r.Payload.Model, c.Model, retriever.ErrModelMismatch)
-		}
-		p, err := toPoint(r)
-		if err != nil {
-			return fmt.Errorf("qdrant upsert %s: %w", s, err)
-		}
-		points[i] = p
+	points, err := s.points(recs, c)
+	if err != nil {
+		return err
 	}
 	for start := 0; start < len(points); start += s.cfg.BatchSize {
 		batch := points[start:min(start+s.cfg.BatchSize, len(points))]
-		err := s.do(ctx, fmt.Sprintf("upsert of records %d-%d of %d", start, start+len(batch)-1, len(points)), func(ctx context.Context) error {
+		op := fmt.Sprintf("upsert of records %d-%d of %d", start, start+len(batch)-1, len(points))
+		err := s.write(ctx, op, func(ctx context.Context) error {
 			_, err := s.client.Upsert(ctx, &qc.UpsertPoints{
 				CollectionName: s.cfg.Collection,
 				Wait:           qc.PtrOf(true),
@@ -534,6 +536,84 @@ func (s *Store) Upsert(ctx context.Context, recs []retriever.Record) error {
 		if err != nil {
 			return err
 		}
+	}
+	return s.deleteOthersAt(ctx, recs, points)
+}
+
+// points checks recs and converts them to Qdrant points.
+func (s *Store) points(recs []retriever.Record, c retriever.Collection) ([]*qc.PointStruct, error) {
+	points := make([]*qc.PointStruct, len(recs))
+	paths := make(map[string]string, len(recs)) // path -> id
+	for i, r := range recs {
+		id, ok := canonicalID(r.ID)
+		if !ok {
+			return nil, fmt.Errorf("qdrant upsert %s: record %d: id %q is not a UUID (use retriever.RecordID)", s, i, r.ID)
+		}
+		r.ID = id
+		if p := r.Payload.Path; p != "" {
+			if other, ok := paths[p]; ok && other != id {
+				return nil, fmt.Errorf("qdrant upsert %s: records %s and %s in one batch have the same path %s", s, other, id, p)
+			}
+			paths[p] = id
+		}
+		if len(r.Vector) != c.Dim {
+			return nil, fmt.Errorf("qdrant upsert %s: record %s: vector has %d dimensions, collection has %d", s, id, len(r.Vector), c.Dim)
+		}
+		if r.Payload.Model != "" && r.Payload.Model != c.Model {
+			return nil, fmt.Errorf("qdrant upsert %s: record %s is from model %q, the collection holds %q: %w", s, id, r.Payload.Model, c.Model, retriever.ErrModelMismatch)
+		}
+		p, err := toPoint(r)
+		if err != nil {
+			return nil, fmt.Errorf("qdrant upsert %s: %w", s, err)
+		}
+		points[i] = p
+	}
+	return points, nil
+}
+
+// deleteOthersAt deletes the points whose path is that of a record in recs
+// but whose id is none of the points just written.
+func (s *Store) deleteOthersAt(ctx context.Context, recs []retriever.Record, points []*qc.PointStruct) error {
+	var paths []string
+	for _, r := range recs {
+		if r.Payload.Path != "" {
+			paths = append(paths, r.Payload.Path)
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	ids := make([]*qc.PointId, len(points))
+	for i, p := range points {
+		ids[i] = p.GetId()
+	}
+	for start := 0; start < len(paths); start += s.cfg.BatchSize {
+		chunk := paths[start:min(start+s.cfg.BatchSize, len(paths))]
+		err := s.write(ctx, "delete of replaced records", func(ctx context.Context) error {
+			_, err := s.client.Delete(ctx, &qc.DeletePoints{
+				CollectionName: s.cfg.Collection,
+				Wait:           qc.PtrOf(true),
+				Points: qc.NewPointsSelectorFilter(&qc.Filter{
+					Must:    []*qc.Condition{qc.NewMatchKeywords(fPath, chunk...)},
+					MustNot: []*qc.Condition{qc.NewHasID(ids...)},
+				}),
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write is do for a write, calling Config.AfterWrite once it succeeded.
+func (s *Store) write(ctx context.Context, op string, call func(ctx context.Context) error) error {
+	if err := s.do(ctx, op, call); err != nil {
+		return err
+	}
+	if s.cfg.AfterWrite != nil {
+		s.cfg.AfterWrite(op)
 	}
 	return nil
 }
@@ -633,7 +713,7 @@ func (s *Store) Delete(ctx context.Context, ids []string) error {
 	}
 	for start := 0; start < len(del); start += scrollPage {
 		chunk := del[start:min(start+scrollPage, len(del))]
-		err := s.do(ctx, "delete", func(ctx context.Context) error {
+		err := s.write(ctx, "delete", func(ctx context.Context) error {
 			_, err := s.client.Delete(ctx, &qc.DeletePoints{
 				CollectionName: s.cfg.Collection,
 				Wait:           qc.PtrOf(true),

@@ -33,6 +33,11 @@
 //     than the number of matching records returns them all.
 //   - Upsert rejects a vector whose length is not the collection's dimension,
 //     and so does Search for the query.
+//   - Upsert keeps one record per path: a record with a new id at a stored
+//     path replaces the record there; a moved record (same id, new path)
+//     and a new record at its old path, in one batch, are both kept;
+//     records with an empty path never replace each other; a batch with
+//     two ids at one path is rejected and writes nothing.
 //
 // The suite keeps vectors small (dimension 16) and draws them from seeded
 // generators, so a failure reproduces.
@@ -79,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) retriever.Store) {
 		{"EnsureMismatch", testEnsureMismatch},
 		{"UpsertRejectsWrongDim", testUpsertWrongDim},
 		{"UpsertInsertReplace", testUpsertReplace},
+		{"UpsertReplacesPath", testUpsertReplacesPath},
 		{"SearchEmpty", testSearchEmpty},
 		{"SearchOrder", testSearchOrder},
 		{"SearchKLargerThanCount", testSearchLargeK},
@@ -436,6 +442,93 @@ func testUpsertReplace(t *testing.T, s retriever.Store) {
 		t.Errorf("Tags[replaced] = %d, want 1 (tags %v)", tags["replaced"], tags)
 	}
 	checkHits(t, recs, r.Vector, 5, retriever.Filter{FolderPrefix: "/data/moved"}, search(t, s, r.Vector, 5, retriever.Filter{FolderPrefix: "/data/moved"}))
+}
+
+func testUpsertReplacesPath(t *testing.T, s retriever.Store) {
+	ctx := t.Context()
+	recs := loaded(t, s, 12, 8)
+	rng := rand.New(rand.NewPCG(12, 12))
+	at := func(i int, p retriever.Payload) retriever.Record {
+		r := record(rng, i)
+		r.Payload.Path, r.Payload.Folder = p.Path, p.Folder
+		return r
+	}
+	gone := func(ids ...string) {
+		t.Helper()
+		got, err := s.Get(ctx, ids)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("Get(%v) = %d records, %v; want none", ids, len(got), err)
+		}
+	}
+	there := func(ids ...string) {
+		t.Helper()
+		got, err := s.Get(ctx, ids)
+		if err != nil || len(got) != len(ids) {
+			t.Fatalf("Get(%v) = %d records, %v; want %d", ids, len(got), err, len(ids))
+		}
+	}
+	// New content at recs[2]'s path: the new record replaces the old one.
+	changed := at(100, recs[2].Payload)
+	upsert(t, s, []retriever.Record{changed})
+	if got := count(t, s); got != len(recs) {
+		t.Fatalf("Count after writing new content at a stored path = %d, want %d", got, len(recs))
+	}
+	gone(recs[2].ID)
+	there(changed.ID)
+	left := append(slices.Clone(recs[:2]), recs[3:]...)
+	left = append(left, changed)
+	checkHits(t, left, recs[2].Vector, 3, retriever.Filter{}, search(t, s, recs[2].Vector, 3, retriever.Filter{}))
+
+	// A moved record and a new record at its old path, in one batch.
+	moved := recs[3]
+	moved.Payload.Path, moved.Payload.Folder = "/data/x/moved.jpg", "/data/x"
+	newAtOld := at(101, recs[3].Payload)
+	upsert(t, s, []retriever.Record{newAtOld, moved})
+	if got := count(t, s); got != len(recs)+1 {
+		t.Fatalf("Count after a move and a new file at the old path = %d, want %d", got, len(recs)+1)
+	}
+	there(moved.ID, newAtOld.ID)
+	byPath := map[string][]string{}
+	err := s.Files(ctx, func(e retriever.FileEntry) error {
+		byPath[e.Path] = append(byPath[e.Path], e.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Files: %v", err)
+	}
+	for p, ids := range byPath {
+		if len(ids) != 1 {
+			t.Errorf("path %s holds %d records %v, want 1", p, len(ids), ids)
+		}
+	}
+	if ids := byPath[moved.Payload.Path]; len(ids) != 1 || ids[0] != moved.ID {
+		t.Errorf("moved path holds %v, want [%s]", ids, moved.ID)
+	}
+	if ids := byPath[recs[3].Payload.Path]; len(ids) != 1 || ids[0] != newAtOld.ID {
+		t.Errorf("old path of the moved record holds %v, want [%s]", ids, newAtOld.ID)
+	}
+
+	// Records without a path do not replace each other.
+	n := count(t, s)
+	np1, np2 := record(rng, 102), record(rng, 103)
+	np1.Payload.Path, np2.Payload.Path = "", ""
+	upsert(t, s, []retriever.Record{np1})
+	upsert(t, s, []retriever.Record{np2})
+	if got := count(t, s); got != n+2 {
+		t.Fatalf("Count after two records without a path = %d, want %d", got, n+2)
+	}
+
+	// Two ids at one path in one batch: rejected whole.
+	a := at(104, retriever.Payload{Path: "/data/a/twice.jpg", Folder: "/data/a"})
+	b := at(105, a.Payload)
+	c := record(rng, 106)
+	if err := s.Upsert(ctx, []retriever.Record{c, a, b}); err == nil {
+		t.Fatal("Upsert of two records with one path in a batch succeeded")
+	}
+	gone(a.ID, b.ID, c.ID)
+	if got := count(t, s); got != n+2 {
+		t.Fatalf("Count after a rejected batch = %d, want %d", got, n+2)
+	}
 }
 
 func testSearchEmpty(t *testing.T, s retriever.Store) {

@@ -45,9 +45,23 @@ func (s *naive) Collection(context.Context) (retriever.Collection, error) {
 func (s *naive) Upsert(_ context.Context, recs []retriever.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	in := map[string]bool{}
+	paths := map[string]string{}
 	for _, r := range recs {
 		if len(r.Vector) != s.coll.Dim {
 			return fmt.Errorf("vector dim %d", len(r.Vector))
+		}
+		if p := r.Payload.Path; p != "" {
+			if other, ok := paths[p]; ok && other != r.ID {
+				return fmt.Errorf("two records at %s", p)
+			}
+			paths[p] = r.ID
+		}
+		in[r.ID] = true
+	}
+	for id, r := range s.recs {
+		if _, ok := paths[r.Payload.Path]; ok && !in[id] {
+			delete(s.recs, id)
 		}
 	}
 	for _, r := range recs {

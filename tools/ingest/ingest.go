@@ -8,6 +8,12 @@
 // batches as they are embedded, so a run that is interrupted (Ctrl-C or
 // SIGKILL) keeps what it wrote and the next run continues from there.
 //
+// A changed file's new record replaces its old one in the same write
+// (retriever.Store.Upsert keeps one record per path). Where a store cannot
+// do that atomically (Qdrant) and a kill left two records at a path, the
+// next run keeps the one that matches the file's size and time and deletes
+// the others, or re-reads the file when none does.
+//
 // Memory is bounded whatever the number of files: the walk keeps one small
 // entry per file, and at most Workers+3·BatchSize preprocessed tensors
 // (600 KB each at 224 px; one batch is the model's input copy) and two
@@ -26,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,7 +77,7 @@ type Summary struct {
 	Updated      int           `json:"updated"`    // moved or touched files: record rewritten, no model work
 	Skipped      int           `json:"skipped"`    // unchanged since the last run
 	Duplicates   int           `json:"duplicates"` // same content as another indexed file
-	Pruned       int           `json:"pruned"`
+	Pruned       int           `json:"pruned"`     // records removed: of files gone (with Prune), or left at a path that now holds other content
 	Failed       []Failure     `json:"failed"`
 	DryRun       bool          `json:"dry_run,omitempty"`
 	Duration     time.Duration `json:"-"`
@@ -119,29 +126,21 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 	sum.Found = len(w.out)
 	sum.Failed = append(sum.Failed, w.fail...)
 
-	byPath := map[string]retriever.FileEntry{}
-	byID := map[string]retriever.FileEntry{}
-	err := s.Files(ctx, func(e retriever.FileEntry) error {
-		byPath[e.Path] = e
-		byID[e.ID] = e
-		return nil
-	})
-	if err != nil && !errors.Is(err, retriever.ErrNotFound) {
-		return finish(fmt.Errorf("list index %s: %w", s, err))
+	byPath, byID, err := list(ctx, s)
+	if err != nil {
+		return finish(err)
 	}
-
-	var todo []job
-	for _, c := range w.out {
-		e, ok := byPath[c.path]
-		if ok && e.Size == c.info.Size() && sameTime(e.ModTime, c.info.ModTime()) {
-			sum.Skipped++
-			continue
+	todo, stale := plan(w.out, byPath)
+	sum.Skipped = len(w.out) - len(todo)
+	if len(stale) > 0 {
+		// Records left beside the current one at a path, by a run
+		// interrupted between Qdrant's upsert and its delete.
+		sum.Pruned += len(stale)
+		if !opts.DryRun {
+			if err := deleteIDs(ctx, s, stale); err != nil {
+				return finish(err)
+			}
 		}
-		j := job{candidate: c}
-		if ok {
-			j.old = &e
-		}
-		todo = append(todo, j)
 	}
 
 	if opts.DryRun {
@@ -158,19 +157,69 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 	if opts.Prune {
 		if !opts.DryRun && len(todo) > 0 {
 			// Moved files kept their ids under new paths: prune from the index as it is now.
-			byPath = map[string]retriever.FileEntry{}
-			if err := s.Files(ctx, func(e retriever.FileEntry) error { byPath[e.Path] = e; return nil }); err != nil {
-				return finish(fmt.Errorf("list index %s: %w", s, err))
+			if byPath, _, err = list(ctx, s); err != nil {
+				return finish(err)
 			}
 		}
 		n, err := prune(ctx, s, opts, byPath, w)
-		sum.Pruned = n
+		sum.Pruned += n
 		if err != nil {
 			return finish(err)
 		}
 	}
 	return finish(nil)
 }
+
+// list reads the index: the records at each path (several only where a
+// run was interrupted while replacing one), and every record by id.
+func list(ctx context.Context, s retriever.Store) (byPath map[string][]retriever.FileEntry, byID map[string]retriever.FileEntry, err error) {
+	byPath = map[string][]retriever.FileEntry{}
+	byID = map[string]retriever.FileEntry{}
+	err = s.Files(ctx, func(e retriever.FileEntry) error {
+		byPath[e.Path] = append(byPath[e.Path], e)
+		byID[e.ID] = e
+		return nil
+	})
+	if err != nil && !errors.Is(err, retriever.ErrNotFound) {
+		return nil, nil, fmt.Errorf("list index %s: %w", s, err)
+	}
+	return byPath, byID, nil
+}
+
+// plan returns the files that need reading, and the ids of stale records:
+// where a path holds several records and one matches the file's size and
+// time, that one is kept and the others are stale. A file whose records
+// all differ from it is read again; writing its record replaces them all.
+func plan(files []candidate, byPath map[string][]retriever.FileEntry) (todo []job, stale []string) {
+	for _, c := range files {
+		es := byPath[c.path]
+		keep := slices.IndexFunc(es, func(e retriever.FileEntry) bool {
+			return e.Size == c.info.Size() && sameTime(e.ModTime, c.info.ModTime())
+		})
+		if keep < 0 {
+			todo = append(todo, job{candidate: c, old: es})
+			continue
+		}
+		for i, e := range es {
+			if i != keep {
+				stale = append(stale, e.ID)
+			}
+		}
+	}
+	return todo, stale
+}
+
+// deleteIDs deletes records in batches.
+func deleteIDs(ctx context.Context, s retriever.Store, ids []string) error {
+	sort.Strings(ids)
+	for i := 0; i < len(ids); i += 256 {
+		if err := s.Delete(ctx, ids[i:min(i+256, len(ids))]); err != nil {
+			return fmt.Errorf("delete from index %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
 
 // Defaults for Options fields left zero. Workers default to the number of
 // CPUs and BatchSize to the encoder's own batch size.
@@ -207,7 +256,7 @@ func sameTime(a, b time.Time) bool {
 
 // prune deletes records whose files are gone, among those under the folders
 // (or exact files) this run was given.
-func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[string]retriever.FileEntry, w *walker) (int, error) {
+func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[string][]retriever.FileEntry, w *walker) (int, error) {
 	var roots []string
 	for _, p := range opts.Paths {
 		if abs, err := filepath.Abs(p); err == nil {
@@ -215,7 +264,7 @@ func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[stri
 		}
 	}
 	var gone []string
-	for path, e := range byPath {
+	for path, es := range byPath {
 		inside := false
 		for _, r := range roots {
 			if under(path, r) {
@@ -227,18 +276,16 @@ func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[stri
 			continue
 		}
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			gone = append(gone, e.ID)
+			for _, e := range es {
+				gone = append(gone, e.ID)
+			}
 		}
 	}
 	if opts.DryRun || len(gone) == 0 {
 		return len(gone), nil
 	}
-	sort.Strings(gone)
-	for i := 0; i < len(gone); i += 256 {
-		end := min(i+256, len(gone))
-		if err := s.Delete(ctx, gone[i:end]); err != nil {
-			return i, fmt.Errorf("prune %s: %w", s, err)
-		}
+	if err := deleteIDs(ctx, s, gone); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return len(gone), nil
 }
@@ -246,7 +293,7 @@ func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[stri
 // job is a file that needs reading.
 type job struct {
 	candidate
-	old *retriever.FileEntry // the record at this path before the run, if any
+	old []retriever.FileEntry // the records at this path before the run
 }
 
 // prepared is a job after reading, hashing and (when new) preprocessing.
@@ -272,14 +319,15 @@ type pipeline struct {
 	mu       sync.Mutex
 	fails    []Failure
 	claimed  map[string]string // id → path, for duplicates within this run
-	oldIDs   map[string]string // path → id before the run, built on first use
+	written  map[string]bool   // ids written by this run
+	replaced []string          // ids of old records at paths that turned out duplicates
 	done     atomic.Int64
 	total    int
 	progress *progress
 }
 
 func newPipeline(m Encoder, s retriever.Store, opts Options, byID map[string]retriever.FileEntry, sum *Summary) *pipeline {
-	return &pipeline{m: m, s: s, opts: opts, byID: byID, sum: sum, claimed: map[string]string{}}
+	return &pipeline{m: m, s: s, opts: opts, byID: byID, sum: sum, claimed: map[string]string{}, written: map[string]bool{}}
 }
 
 func (p *pipeline) fail(path string, err error) {
@@ -418,7 +466,7 @@ func (p *pipeline) run(ctx context.Context, todo []job) error {
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	return nil
+	return p.removeReplaced(ctx)
 }
 
 // fatalError marks an error that stops the run (the store failing), as
@@ -453,9 +501,7 @@ func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
 	if e, ok := p.byID[pr.id]; ok {
 		if e.Path != j.path {
 			if _, err := os.Stat(e.Path); err == nil {
-				p.mu.Lock()
-				p.sum.Duplicates++
-				p.mu.Unlock()
+				p.duplicate(j, pr.id)
 				return nil, nil
 			}
 		}
@@ -472,8 +518,8 @@ func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
 	// Two files with the same content in this run: index the first only.
 	p.mu.Lock()
 	if other, ok := p.claimed[pr.id]; ok && other != j.path {
-		p.sum.Duplicates++
 		p.mu.Unlock()
+		p.duplicate(j, pr.id)
 		return nil, nil
 	}
 	p.claimed[pr.id] = j.path
@@ -485,6 +531,39 @@ func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
 	}
 	pr.pixels, pr.width, pr.height, pr.format = pixels, info.Width, info.Height, info.Format
 	return pr, nil
+}
+
+// duplicate counts j as a duplicate of the record id. The records that
+// were at j's path hold content the file no longer has: they are removed
+// at the end of the run unless the run wrote them (at another path).
+func (p *pipeline) duplicate(j job, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sum.Duplicates++
+	for _, e := range j.old {
+		if e.ID != id {
+			p.replaced = append(p.replaced, e.ID)
+		}
+	}
+}
+
+// removeReplaced deletes the records duplicate set aside that the run did
+// not write.
+func (p *pipeline) removeReplaced(ctx context.Context) error {
+	var del []string
+	for _, id := range p.replaced {
+		if !p.written[id] {
+			del = append(del, id)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	if err := deleteIDs(ctx, p.s, del); err != nil {
+		return err
+	}
+	p.sum.Pruned += len(del)
+	return nil
 }
 
 // trimName removes a leading "path: " from err's message, since failures
@@ -552,8 +631,7 @@ func (p *pipeline) payload(b prepared, tags []retriever.Tag) retriever.Payload {
 	}
 }
 
-// write upserts records in groups and removes the records that changed
-// files replaced. It keeps writing after ctx is cancelled, so that work
+// write upserts records in groups. It keeps writing after ctx is cancelled, so that work
 // already embedded is not lost, using a bounded background context.
 func (p *pipeline) write(ctx context.Context, in <-chan []retriever.Record) error {
 	const maxBatch = 128
@@ -566,23 +644,14 @@ func (p *pipeline) write(ctx context.Context, in <-chan []retriever.Record) erro
 		}
 		cctx, cancel := context.WithTimeout(wctx, 2*time.Minute)
 		defer cancel()
+		// Upsert also removes the old record of a file whose content
+		// changed (the other record at its path), in the same step.
 		if err := p.s.Upsert(cctx, pending); err != nil {
 			return fmt.Errorf("write index %s: %w", p.s, err)
 		}
-		var stale []string
-		for _, r := range pending {
-			// A file whose content changed leaves its old record behind: remove it.
-			if e, ok := p.byPathOld(r.Payload.Path); ok && e != r.ID {
-				stale = append(stale, e)
-			}
-		}
-		if len(stale) > 0 {
-			if err := p.s.Delete(cctx, stale); err != nil {
-				return fmt.Errorf("write index %s: %w", p.s, err)
-			}
-		}
 		p.mu.Lock()
-		for i := range pending {
+		for i, r := range pending {
+			p.written[r.ID] = true
 			if reused[i] {
 				p.sum.Updated++
 			} else {
@@ -628,18 +697,4 @@ func (p *pipeline) write(ctx context.Context, in <-chan []retriever.Record) erro
 func (p *pipeline) isReuse(r retriever.Record) bool {
 	_, ok := p.byID[r.ID]
 	return ok
-}
-
-// byPathOld returns the id of the record that was at path before the run.
-func (p *pipeline) byPathOld(path string) (string, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.oldIDs == nil {
-		p.oldIDs = map[string]string{}
-		for id, e := range p.byID {
-			p.oldIDs[e.Path] = id
-		}
-	}
-	id, ok := p.oldIDs[path]
-	return id, ok
 }
