@@ -220,7 +220,6 @@ func deleteIDs(ctx context.Context, s retriever.Store, ids []string) error {
 	return nil
 }
 
-
 // Defaults for Options fields left zero. Workers default to the number of
 // CPUs and BatchSize to the encoder's own batch size.
 const (
