@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -101,7 +100,7 @@ func encodeVector(v []float32) []byte {
 func writeRecords(path string, recs []retriever.Record, vecs [][]float32, stale []string, timeout time.Duration) error {
 	pays := make([][]byte, len(recs))
 	for i, r := range recs {
-		b, err := json.Marshal(r.Payload)
+		b, err := encodePayload(r.Payload)
 		if err != nil {
 			return fmt.Errorf("encode payload of %s: %w", r.Payload.Path, err)
 		}
@@ -218,7 +217,7 @@ func loadTable(tx *bolt.Tx, dim int) (*table, error) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(raw); i += workers {
-				if err := json.Unmarshal(raw[i], &t.pays[i]); err != nil {
+				if err := decodePayload(raw[i], &t.pays[i]); err != nil {
 					errs[w] = fmt.Errorf("record %s: decode payload: %w", t.ids[i], err)
 					return
 				}

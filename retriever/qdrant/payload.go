@@ -1,6 +1,7 @@
 package qdrant
 
 import (
+	"encoding/base64"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,8 @@ const (
 	fTagLabel  = "tags[].label" // key path of the tag labels, for indexes and filters
 	fIndexedAt = "indexed_at"
 	fModel     = "model"
+	fPathRaw   = "path_raw"   // base64 of Path's bytes when Path is not UTF-8
+	fFolderRaw = "folder_raw" // the same for Folder
 )
 
 // ancestors returns folder and every folder above it, cleaned:
@@ -69,8 +72,7 @@ func checkUTF8(id, field, s string) error {
 func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 	p := r.Payload
 	for _, f := range []struct{ name, v string }{
-		{fPath, p.Path}, {fSHA256, p.SHA256}, {fFormat, p.Format},
-		{fFolder, p.Folder}, {fModel, p.Model},
+		{fSHA256, p.SHA256}, {fFormat, p.Format}, {fModel, p.Model},
 	} {
 		if err := checkUTF8(r.ID, f.name, f.v); err != nil {
 			return nil, err
@@ -89,21 +91,29 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 	anc := ancestors(p.Folder)
 	folders := make([]*qc.Value, len(anc))
 	for i, a := range anc {
-		folders[i] = qc.NewValueString(a)
+		folders[i] = qc.NewValueString(retriever.EscapeInvalidUTF8(a))
 	}
+	path, pathRaw := retriever.EncodePath(p.Path)
+	folder, folderRaw := retriever.EncodePath(p.Folder)
 	payload := map[string]*qc.Value{
-		fPath:      qc.NewValueString(p.Path),
+		fPath:      qc.NewValueString(path),
 		fSHA256:    qc.NewValueString(p.SHA256),
 		fSize:      qc.NewValueInt(p.Size),
 		fModTime:   qc.NewValueString(formatTime(p.ModTime)),
 		fWidth:     qc.NewValueInt(int64(p.Width)),
 		fHeight:    qc.NewValueInt(int64(p.Height)),
 		fFormat:    qc.NewValueString(p.Format),
-		fFolder:    qc.NewValueString(p.Folder),
+		fFolder:    qc.NewValueString(folder),
 		fFolders:   qc.NewValueFromList(folders...),
 		fTags:      qc.NewValueFromList(tags...),
 		fIndexedAt: qc.NewValueString(formatTime(p.IndexedAt)),
 		fModel:     qc.NewValueString(p.Model),
+	}
+	if pathRaw != nil {
+		payload[fPathRaw] = qc.NewValueString(base64.StdEncoding.EncodeToString(pathRaw))
+	}
+	if folderRaw != nil {
+		payload[fFolderRaw] = qc.NewValueString(base64.StdEncoding.EncodeToString(folderRaw))
 	}
 	return &qc.PointStruct{
 		Id:      qc.NewIDUUID(r.ID),
@@ -136,14 +146,14 @@ func parseTime(s string) time.Time {
 // fromPayload decodes a point payload. Missing fields stay zero.
 func fromPayload(m map[string]*qc.Value) retriever.Payload {
 	p := retriever.Payload{
-		Path:      m[fPath].GetStringValue(),
+		Path:      rawString(m[fPath], m[fPathRaw]),
 		SHA256:    m[fSHA256].GetStringValue(),
 		Size:      intValue(m[fSize]),
 		ModTime:   parseTime(m[fModTime].GetStringValue()),
 		Width:     int(intValue(m[fWidth])),
 		Height:    int(intValue(m[fHeight])),
 		Format:    m[fFormat].GetStringValue(),
-		Folder:    m[fFolder].GetStringValue(),
+		Folder:    rawString(m[fFolder], m[fFolderRaw]),
 		IndexedAt: parseTime(m[fIndexedAt].GetStringValue()),
 		Model:     m[fModel].GetStringValue(),
 	}
@@ -155,6 +165,18 @@ func fromPayload(m map[string]*qc.Value) retriever.Payload {
 		})
 	}
 	return p
+}
+
+// rawString decodes a string stored by retriever.EncodePath: the bytes in
+// raw (base64) when present and valid, else text.
+func rawString(text, raw *qc.Value) string {
+	var b []byte
+	if s := raw.GetStringValue(); s != "" {
+		if d, err := base64.StdEncoding.DecodeString(s); err == nil {
+			b = d
+		}
+	}
+	return retriever.DecodePath(text.GetStringValue(), b)
 }
 
 // intValue reads an integer that JSON clients may have stored as a double.
@@ -185,7 +207,7 @@ func toFilter(f retriever.Filter) *qc.Filter {
 		must = append(must, qc.NewMatchKeyword(fTagLabel, t))
 	}
 	if f.FolderPrefix != "" {
-		must = append(must, qc.NewMatchKeyword(fFolders, normFolderPrefix(f.FolderPrefix)))
+		must = append(must, qc.NewMatchKeyword(fFolders, retriever.EscapeInvalidUTF8(normFolderPrefix(f.FolderPrefix))))
 	}
 	if len(must) == 0 {
 		return nil

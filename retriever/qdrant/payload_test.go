@@ -97,9 +97,33 @@ func TestPayloadRoundTrip(t *testing.T) {
 }
 
 func TestToPointRejectsInvalidUTF8(t *testing.T) {
-	_, err := toPoint(retriever.Record{ID: "x", Payload: retriever.Payload{Path: "/a/\xff.jpg"}})
+	_, err := toPoint(retriever.Record{ID: "x", Payload: retriever.Payload{Path: "/a/b.jpg", Tags: []retriever.Tag{{Label: "\xff"}}}})
 	if err == nil || !strings.Contains(err.Error(), "UTF-8") {
 		t.Fatalf("err = %v, want a UTF-8 error", err)
+	}
+}
+
+// TestNonUTF8PathRoundTrip: a path that is not UTF-8 is stored as escaped
+// text with its bytes beside it, and decodes to the same bytes.
+func TestNonUTF8PathRoundTrip(t *testing.T) {
+	want := retriever.Payload{Path: "/data/caf\xe9/\xff\xfe.jpg", Folder: "/data/caf\xe9", Model: "m"}
+	pt, err := toPoint(retriever.Record{ID: "6c697072-6167-5e53-8e2a-1d773c559001", Vector: []float32{1}, Payload: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pt.GetPayload()[fPath].GetStringValue(); got != `/data/caf\xe9/\xff\xfe.jpg` {
+		t.Errorf("stored path text %q", got)
+	}
+	var folders []string
+	for _, v := range pt.GetPayload()[fFolders].GetListValue().GetValues() {
+		folders = append(folders, v.GetStringValue())
+	}
+	if !reflect.DeepEqual(folders, []string{`/data/caf\xe9`, "/data", "/"}) {
+		t.Errorf("folders %q", folders)
+	}
+	got := fromPayload(pt.GetPayload())
+	if got.Path != want.Path || got.Folder != want.Folder {
+		t.Errorf("round trip: path %q folder %q, want %q %q", got.Path, got.Folder, want.Path, want.Folder)
 	}
 }
 

@@ -742,7 +742,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 				CollectionName: s.cfg.Collection,
 				Offset:         offset,
 				Limit:          qc.PtrOf(uint32(scrollPage)),
-				WithPayload:    qc.NewWithPayloadInclude(fPath, fSHA256, fSize, fModTime),
+				WithPayload:    qc.NewWithPayloadInclude(fPath, fPathRaw, fSHA256, fSize, fModTime),
 				WithVectors:    qc.NewWithVectors(false),
 			})
 			return err
@@ -754,7 +754,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 			m := p.GetPayload()
 			err := fn(retriever.FileEntry{
 				ID:      p.GetId().GetUuid(),
-				Path:    m[fPath].GetStringValue(),
+				Path:    rawString(m[fPath], m[fPathRaw]),
 				SHA256:  m[fSHA256].GetStringValue(),
 				Size:    intValue(m[fSize]),
 				ModTime: parseTime(m[fModTime].GetStringValue()),

@@ -94,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) retriever.Store) {
 		{"Files", testFiles},
 		{"CountAndTags", testCountTags},
 		{"PayloadRoundTrip", testPayloadRoundTrip},
+		{"NonUTF8Paths", testNonUTF8Paths},
 		{"ConcurrentSearchDuringUpsert", testConcurrent},
 	}
 	for _, tc := range tests {
@@ -856,6 +857,47 @@ func testPayloadRoundTrip(t *testing.T, s retriever.Store) {
 	hits = search(t, s, recs[2].Vector, 3, retriever.Filter{AllTags: []string{"multi word label", "zero"}})
 	if len(hits) != 1 || hits[0].ID != recs[2].ID {
 		t.Fatalf("search by tags with spaces = %+v, want %s", hits, recs[2].ID)
+	}
+}
+
+// testNonUTF8Paths: file names are bytes; a path that is not UTF-8
+// (Latin-1, Shift JIS, arbitrary bytes) comes back from Get, Files and
+// Search byte for byte, and a folder filter on such a folder matches.
+func testNonUTF8Paths(t *testing.T, s retriever.Store) {
+	ensure(t, s)
+	recs := fixture(13, 3)
+	paths := []struct{ folder, path string }{
+		{"/data/caf\xe9", "/data/caf\xe9/cr\xe8me.jpg"},
+		{"/data/\x83\x4c\x83\x83", "/data/\x83\x4c\x83\x83/\xff\xfe.png"},
+		{"/data/ok", `/data/ok/literal \xe9.jpg`}, // valid UTF-8 that looks like the escape
+	}
+	for i, p := range paths {
+		recs[i].Payload.Path, recs[i].Payload.Folder = p.path, p.folder
+	}
+	upsert(t, s, recs)
+	got, err := s.Get(t.Context(), []string{recs[0].ID, recs[1].ID, recs[2].ID})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Get = %d records, %v", len(got), err)
+	}
+	for i := range got {
+		if got[i].Payload.Path != paths[i].path || got[i].Payload.Folder != paths[i].folder {
+			t.Errorf("Get: path %q folder %q, want %q %q", got[i].Payload.Path, got[i].Payload.Folder, paths[i].path, paths[i].folder)
+		}
+	}
+	files := map[string]string{}
+	if err := s.Files(t.Context(), func(e retriever.FileEntry) error { files[e.ID] = e.Path; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		if files[r.ID] != paths[i].path {
+			t.Errorf("Files: path %q, want %q", files[r.ID], paths[i].path)
+		}
+	}
+	for i, r := range recs[:2] {
+		hits := search(t, s, r.Vector, 3, retriever.Filter{FolderPrefix: paths[i].folder})
+		if len(hits) != 1 || hits[0].ID != r.ID || hits[0].Payload.Path != paths[i].path {
+			t.Errorf("search in folder %q = %+v, want %s at %q", paths[i].folder, hits, r.ID, paths[i].path)
+		}
 	}
 }
 
