@@ -21,18 +21,19 @@ type resolved struct {
 
 // RefFromString guesses an ImageRef from one string, for front ends that
 // take a single argument: "data:..." is a data URI, "http://" and
-// "https://" a URL, a UUID an indexed image id, anything else a path.
+// "https://" a URL, a UUID an indexed image id, anything else a path. A
+// path is kept exactly as given (file names may begin or end with spaces).
 func RefFromString(s string) ImageRef {
-	s = strings.TrimSpace(s)
+	t := strings.TrimSpace(s)
 	switch {
-	case strings.HasPrefix(s, "data:"):
-		return ImageRef{DataURI: s}
-	case strings.HasPrefix(s, "http://"), strings.HasPrefix(s, "https://"):
-		return ImageRef{URL: s}
-	case strings.HasPrefix(s, "image://"):
-		return ImageRef{ID: strings.TrimPrefix(s, "image://")}
-	case isUUID(s):
-		return ImageRef{ID: s}
+	case strings.HasPrefix(t, "data:"):
+		return ImageRef{DataURI: t}
+	case strings.HasPrefix(t, "http://"), strings.HasPrefix(t, "https://"):
+		return ImageRef{URL: t}
+	case strings.HasPrefix(t, "image://"):
+		return ImageRef{ID: strings.TrimPrefix(t, "image://")}
+	case isUUID(t):
+		return ImageRef{ID: t}
 	}
 	return ImageRef{Path: s}
 }
@@ -59,7 +60,10 @@ func isUUID(s string) bool {
 // resolve embeds the image ref names. field names the argument in errors.
 func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (resolved, error) {
 	set := 0
-	for _, v := range []string{ref.Path, ref.ID, ref.DataURI, ref.URL} {
+	if ref.Path != "" { // a path is never trimmed: " a.png" is a file name
+		set++
+	}
+	for _, v := range []string{ref.ID, ref.DataURI, ref.URL} {
 		if strings.TrimSpace(v) != "" {
 			set++
 		}
@@ -177,7 +181,6 @@ func (s *Service) decodeDataURI(uri string) ([]byte, error) {
 // and symlinks followed, and returns it only if the result lies inside an
 // allowed root. Errors are *InputError.
 func (s *Service) SafePath(ctx context.Context, p string) (string, error) {
-	p = strings.TrimSpace(p)
 	if p == "" {
 		return "", inputErr("", "empty path")
 	}

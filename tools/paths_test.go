@@ -387,7 +387,9 @@ func TestRefFromString(t *testing.T) {
 		{id, ImageRef{ID: id}},
 		{"image://" + id, ImageRef{ID: id}},
 		{"/home/me/a.png", ImageRef{Path: "/home/me/a.png"}},
-		{" photos/a.png ", ImageRef{Path: "photos/a.png"}},
+		{" photos/a.png ", ImageRef{Path: " photos/a.png "}}, // file names are never trimmed
+		{"photo.png\n", ImageRef{Path: "photo.png\n"}},
+		{" " + id + "\n", ImageRef{ID: id}},
 	}
 	for _, tc := range tests {
 		if got := RefFromString(tc.in); got != tc.want {

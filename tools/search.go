@@ -55,7 +55,7 @@ func (s *Service) filter(ctx context.Context, f Filters) (retriever.Filter, erro
 	if out.AllTags, err = clean("all_tags", f.AllTags); err != nil {
 		return out, err
 	}
-	if folder := strings.TrimSpace(f.Folder); folder != "" {
+	if folder := f.Folder; folder != "" { // a folder name is never trimmed
 		if !filepath.IsAbs(folder) {
 			roots, err := s.Roots(ctx)
 			if err != nil {

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := cfg.Resolve(fs); err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
 		return exitUsage
 	}
 	opts := ingest.Options{
@@ -116,13 +117,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	m, err := cfg.OpenModel(ctx, progress)
 	if err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
 		return exitFatal
 	}
 	defer m.Close()
 	s, err := cfg.OpenStore(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
 		return exitFatal
 	}
 	defer s.Close()
@@ -149,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
 		return exitInterrupted
 	case err != nil:
-		fmt.Fprintf(stderr, "rag-ingest: %v\n", err)
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
 		return exitFatal
 	case len(sum.Failed) > 0:
 		return exitSomeFailed
@@ -166,7 +167,7 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 		verb, s.Indexed, s.Updated, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
 	fmt.Fprintf(w, "model %s, index %s\n", model, store)
 	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  failed: %s: %s\n", f.Path, f.Reason)
+		fmt.Fprintf(w, "  failed: %s: %s\n", cli.Printable(f.Path), cli.Printable(f.Reason))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
@@ -165,7 +166,7 @@ func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir stri
 		if n := len(sum.Failed); n > 0 {
 			msg += fmt.Sprintf("; %d could not be read (first: %s: %s)", n, sum.Failed[0].Path, oneLine(sum.Failed[0].Reason))
 		}
-		fmt.Fprintln(e.stderr, msg)
+		fmt.Fprintln(e.stderr, cli.Printable(msg))
 	}
 	n, err := st.Count(ctx)
 	if err != nil {
@@ -192,7 +193,7 @@ func seconds(d time.Duration) string {
 // image://ID), a data: URI or an http(s) URL. root is the folder of a
 // file, which the service must be allowed to read.
 func imageArg(arg string) (ref tools.ImageRef, root string, err error) {
-	if strings.TrimSpace(arg) == "" {
+	if arg == "" {
 		return ref, "", usageErr("empty image argument")
 	}
 	info, statErr := os.Stat(arg)

@@ -6,9 +6,13 @@ import (
 	"unicode"
 
 	"golang.org/x/text/width"
+
+	"github.com/cliprag/cliprag/internal/cli"
 )
 
-// table prints rows as aligned columns, measuring cells in terminal
+// table prints rows as aligned columns, each cell made printable
+// (cli.Printable: a file name cannot emit escape codes or break a row),
+// measuring cells in terminal
 // columns: East Asian Wide and Fullwidth characters (hanzi, kana,
 // full-width punctuation) count two, combining marks and zero-width
 // characters none. text/tabwriter counts every rune as one column, which
@@ -17,7 +21,13 @@ type table struct {
 	rows [][]string
 }
 
-func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+func (t *table) add(cells ...string) {
+	row := make([]string, len(cells))
+	for i, c := range cells {
+		row[i] = cli.Printable(c)
+	}
+	t.rows = append(t.rows, row)
+}
 
 // write prints the table with two spaces between columns; the last column
 // of each row is not padded.
@@ -71,9 +81,11 @@ func runeWidth(r rune) int {
 	return 1
 }
 
-// oneLine makes an error message fit on one line.
+// oneLine makes an error message fit on one printable line: line breaks
+// between messages become "; ", other control characters (in a quoted
+// file name, say) are escaped.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "\r\n", "; ")
-	return strings.ReplaceAll(s, "\n", "; ")
+	return cli.Printable(strings.ReplaceAll(s, "\n", "; "))
 }
