@@ -14,10 +14,11 @@ func TestEncodePath(t *testing.T) {
 	}{
 		{"/photos/cat.jpg", "/photos/cat.jpg", false},
 		{"/照片/猫.jpg", "/照片/猫.jpg", false},
-		{"/photos/caf\xe9.jpg", `/photos/caf\xe9.jpg`, true},                // Latin-1 é
-		{"/photos/\x83\x4c\x83\x83.jpg", `/photos/\x83L\x83\x83.jpg`, true}, // Shift JIS
-		{"/a/\xed\xa0\x80.png", `/a/\xed\xa0\x80.png`, true},                // a UTF-16 surrogate, invalid in UTF-8
-		{"/a/\xff", `/a/\xff`, true},
+		{`/photos/back\slash.jpg`, `/photos/back\slash.jpg`, false},
+		{"/photos/caf\xe9.jpg", "/photos/caf\\xe9.jpg\x00", true},                  // Latin-1 é
+		{"/photos/\x83\x4c\x83\x83.jpg", "/photos/\\x83L\\x83\\x83.jpg\x00", true}, // Shift JIS
+		{"/a/\xed\xa0\x80.png", "/a/\\xed\\xa0\\x80.png\x00", true},                // a UTF-16 surrogate, invalid in UTF-8
+		{"/a/\\xe9\xff", "/a/\\\\xe9\\xff\x00", true},
 		{"", "", false},
 	}
 	for _, tc := range tests {
@@ -31,5 +32,21 @@ func TestEncodePath(t *testing.T) {
 		if got := retriever.DecodePath(text, raw); got != tc.path {
 			t.Errorf("DecodePath(EncodePath(%q)) = %q", tc.path, got)
 		}
+	}
+}
+
+// TestPathKeyInjective: names that differ have different keys, also when
+// one is valid UTF-8 that spells the other's escape.
+func TestPathKeyInjective(t *testing.T) {
+	names := []string{
+		"/a/\xe9", `/a/\xe9`, `/a/\\xe9`, "/a/\\\xe9", "/a/\xe9\\xff", "/a/\\xe9\xff", "/a/\xe9\xff", "/a/é",
+	}
+	seen := map[string]string{}
+	for _, n := range names {
+		k := retriever.PathKey(n)
+		if other, ok := seen[k]; ok {
+			t.Errorf("%q and %q share the key %q", n, other, k)
+		}
+		seen[k] = n
 	}
 }

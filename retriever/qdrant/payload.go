@@ -17,6 +17,9 @@ import (
 // fields under their JSON names, plus "folders": the record's folder and all
 // its ancestors, which FolderPrefix filters match (Qdrant has no prefix match
 // on keyword indexes). Times are RFC 3339 strings in UTC with nanoseconds.
+// A path or folder that is not UTF-8 (Qdrant stores UTF-8 strings only) is
+// stored as retriever.EncodePath's text, which keyword filters match
+// exactly, with its bytes in base64 under "path_raw" or "folder_raw".
 const (
 	fPath      = "path"
 	fSHA256    = "sha256"
@@ -91,7 +94,7 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 	anc := ancestors(p.Folder)
 	folders := make([]*qc.Value, len(anc))
 	for i, a := range anc {
-		folders[i] = qc.NewValueString(retriever.EscapeInvalidUTF8(a))
+		folders[i] = qc.NewValueString(retriever.PathKey(a))
 	}
 	path, pathRaw := retriever.EncodePath(p.Path)
 	folder, folderRaw := retriever.EncodePath(p.Folder)
@@ -207,7 +210,7 @@ func toFilter(f retriever.Filter) *qc.Filter {
 		must = append(must, qc.NewMatchKeyword(fTagLabel, t))
 	}
 	if f.FolderPrefix != "" {
-		must = append(must, qc.NewMatchKeyword(fFolders, retriever.EscapeInvalidUTF8(normFolderPrefix(f.FolderPrefix))))
+		must = append(must, qc.NewMatchKeyword(fFolders, retriever.PathKey(normFolderPrefix(f.FolderPrefix))))
 	}
 	if len(must) == 0 {
 		return nil

@@ -111,14 +111,14 @@ func TestNonUTF8PathRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pt.GetPayload()[fPath].GetStringValue(); got != `/data/caf\xe9/\xff\xfe.jpg` {
+	if got := pt.GetPayload()[fPath].GetStringValue(); got != "/data/caf\\xe9/\\xff\\xfe.jpg\x00" {
 		t.Errorf("stored path text %q", got)
 	}
 	var folders []string
 	for _, v := range pt.GetPayload()[fFolders].GetListValue().GetValues() {
 		folders = append(folders, v.GetStringValue())
 	}
-	if !reflect.DeepEqual(folders, []string{`/data/caf\xe9`, "/data", "/"}) {
+	if !reflect.DeepEqual(folders, []string{"/data/caf\\xe9\x00", "/data", "/"}) {
 		t.Errorf("folders %q", folders)
 	}
 	got := fromPayload(pt.GetPayload())

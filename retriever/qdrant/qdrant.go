@@ -577,7 +577,7 @@ func (s *Store) deleteOthersAt(ctx context.Context, recs []retriever.Record, poi
 	var paths []string
 	for _, r := range recs {
 		if r.Payload.Path != "" {
-			paths = append(paths, r.Payload.Path)
+			paths = append(paths, retriever.PathKey(r.Payload.Path))
 		}
 	}
 	if len(paths) == 0 {

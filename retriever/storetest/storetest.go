@@ -865,18 +865,19 @@ func testPayloadRoundTrip(t *testing.T, s retriever.Store) {
 // Search byte for byte, and a folder filter on such a folder matches.
 func testNonUTF8Paths(t *testing.T, s retriever.Store) {
 	ensure(t, s)
-	recs := fixture(13, 3)
+	recs := fixture(13, 4)
 	paths := []struct{ folder, path string }{
 		{"/data/caf\xe9", "/data/caf\xe9/cr\xe8me.jpg"},
 		{"/data/\x83\x4c\x83\x83", "/data/\x83\x4c\x83\x83/\xff\xfe.png"},
-		{"/data/ok", `/data/ok/literal \xe9.jpg`}, // valid UTF-8 that looks like the escape
+		{"/data/ok", `/data/ok/literal \xe9.jpg`}, // valid UTF-8 that spells the escape of the next one
+		{"/data/ok", "/data/ok/literal \xe9.jpg"},
 	}
 	for i, p := range paths {
 		recs[i].Payload.Path, recs[i].Payload.Folder = p.path, p.folder
 	}
 	upsert(t, s, recs)
-	got, err := s.Get(t.Context(), []string{recs[0].ID, recs[1].ID, recs[2].ID})
-	if err != nil || len(got) != 3 {
+	got, err := s.Get(t.Context(), []string{recs[0].ID, recs[1].ID, recs[2].ID, recs[3].ID})
+	if err != nil || len(got) != 4 {
 		t.Fatalf("Get = %d records, %v", len(got), err)
 	}
 	for i := range got {
