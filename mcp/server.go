@@ -1,33 +1,49 @@
 // Package mcp serves cliprag's image tools over the Model Context Protocol
 // (github.com/mark3labs/mcp-go). It is a thin front end over a
-// *tools.Service: each tool returns structured content matching its output
-// schema, a short text summary, small JPEG thumbnails a multimodal model can
-// look at, and an image://ID resource link per hit; resources/read on such a
-// link returns the image itself (downscaled to at most 1024 px).
+// *tools.Service: each tool returns a short text summary, small JPEG
+// thumbnails a multimodal model can look at, structured content matching
+// its output schema, and an image://ID resource link per hit; resources/read
+// on such a link returns the image itself (downscaled to at most 1024 px).
 //
-// It is the only package that imports mcp-go's server and protocol types.
+// What a result carries follows the protocol version the client
+// negotiated: clients before 2025-06-18 get no resource_link (their schema
+// has none) and the structured content serialized as JSON text as well.
+// Calls that send a progressToken get progress notifications; the logging
+// capability forwards warnings and errors to clients that ask for them;
+// image://{id} completes ids. When no --root was given and the client
+// offers roots, the client's roots are the folders the tools may read.
+//
+// It is the only package that imports mcp-go.
 package mcp
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/cliprag/cliprag/tools"
-	"github.com/cliprag/cliprag/tools/ingest"
 )
 
-// MaxThumbnails is the most thumbnails one tool result carries.
-const MaxThumbnails = 4
+// Thumbnail limits: the defaults keep a 5-hit search over photos near
+// 30 KB (4 thumbnails of 160 px: about 27 KB of base64 JPEG, measured by
+// TestResultSize over examples/images); a call may ask for up to
+// MaxThumbnails of up to MaxThumbnailSize pixels.
+const (
+	DefaultThumbnails    = 4
+	DefaultThumbnailSize = 160
+	MaxThumbnails        = 10
+	MinThumbnailSize     = 32
+	MaxThumbnailSize     = 512
+	DefaultRootsTimeout  = 5 * time.Second
+)
 
 // Tool names.
 const (
@@ -47,91 +63,108 @@ type Options struct {
 	Name    string       // server name (default "cliprag")
 	Version string       // server version (default "dev")
 	Logger  *slog.Logger // tool failures and recovered panics; nil discards
+	// Thumbnails is how many thumbnails a search result carries unless the
+	// call says otherwise: 0 takes DefaultThumbnails, a negative value
+	// means none. At most MaxThumbnails.
+	Thumbnails int
+	// ThumbnailSize is the long side of thumbnails in pixels unless the
+	// call says otherwise (default DefaultThumbnailSize; MinThumbnailSize
+	// to MaxThumbnailSize).
+	ThumbnailSize int
+	// RootsTimeout bounds a roots/list request to the client (default
+	// DefaultRootsTimeout); past it the call goes on with the index's folders.
+	RootsTimeout time.Duration
+	// Sessions bounds the streamable HTTP sessions (zero: the defaults).
+	Sessions SessionLimits
+}
+
+// Server is an MCP server over a *tools.Service, ready to serve over stdio
+// (ServeStdio) or streamable HTTP (HTTPHandler).
+type Server struct {
+	srv      *server.MCPServer
+	h        *handlers
+	sessions *sessions
+	opts     Options
 }
 
 // NewServer returns an MCP server exposing svc's operations as tools and
 // indexed images as image://{id} resources. ingest_images is registered
 // only when the service allows ingest.
-func NewServer(svc *tools.Service, opts Options) *server.MCPServer {
-	if opts.Name == "" {
-		opts.Name = "cliprag"
+func NewServer(svc *tools.Service, opts Options) (*Server, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
 	}
-	if opts.Version == "" {
-		opts.Version = "dev"
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	h := &handlers{svc: svc, log: opts.Logger}
-	s := server.NewMCPServer(opts.Name, opts.Version,
+	s := &Server{opts: opts, sessions: newSessions(opts.Sessions)}
+	lh := &clientLogHandler{next: opts.Logger.Handler()}
+	s.h = &handlers{svc: svc, log: slog.New(lh), opts: opts, sessions: s.sessions}
+	lh.h = s.h
+	hooks := &server.Hooks{}
+	hooks.AddAfterInitialize(s.sessions.initialized)
+	hooks.AddBeforeReadResource(s.h.checkResource)
+	hooks.AddOnUnregisterSession(func(_ context.Context, cs server.ClientSession) { s.sessions.end(cs.SessionID()) })
+	s.srv = server.NewMCPServer(opts.Name, opts.Version,
 		server.WithToolCapabilities(false),
 		server.WithResourceCapabilities(false, false),
-		server.WithInputSchemaValidation(),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithResourceCompletionProvider(s.h),
+		server.WithHooks(hooks),
 		server.WithResourceRecovery(),
 		server.WithInstructions(instructions(svc)),
 	)
-	openWorld := svc.Options().AllowURLs
-	readOnly := func(name, title, desc string) []mcpgo.ToolOption {
-		return []mcpgo.ToolOption{
-			mcpgo.WithDescription(desc),
-			mcpgo.WithToolTitle(title),
-			mcpgo.WithTitleAnnotation(title),
-			mcpgo.WithReadOnlyHintAnnotation(true),
-			mcpgo.WithDestructiveHintAnnotation(false),
-			mcpgo.WithIdempotentHintAnnotation(true),
-			mcpgo.WithOpenWorldHintAnnotation(openWorld),
-		}
+	s.h.srv = s.srv
+	for _, t := range s.h.tools() {
+		s.srv.AddTool(t.tool, s.h.wrap(t.tool.Name, t.run))
 	}
-	s.AddTool(mcpgo.NewTool(ToolSearch, append(readOnly(ToolSearch, "Search images",
-		"Find indexed images that match a text description (CLIP text-to-image search). "+
-			"Returns hits best first with id, path, score (cosine similarity), size and tags, thumbnails of the first hits, and an image://ID link per hit. "+
-			"Scores are relative: compare them within one result list."),
-		mcpgo.WithInputSchema[tools.SearchInput](), mcpgo.WithOutputSchema[tools.SearchOutput]())...),
-		h.wrap(ToolSearch, mcpgo.NewTypedToolHandler(h.search)))
-	s.AddTool(mcpgo.NewTool(ToolSimilar, append(readOnly(ToolSimilar, "Find similar images",
-		"Find indexed images that look like an example image (CLIP image-to-image search). "+
-			"The example is a path inside the allowed roots, the id of an indexed image, a base64 data URI, or a URL when the server allows URLs. "+
-			"The example itself is left out of the hits."),
-		mcpgo.WithInputSchema[tools.SimilarInput](), mcpgo.WithOutputSchema[tools.SearchOutput]())...),
-		h.wrap(ToolSimilar, mcpgo.NewTypedToolHandler(h.similar)))
-	s.AddTool(mcpgo.NewTool(ToolClassify, append(readOnly(ToolClassify, "Classify image",
-		"Zero-shot classify an image against candidate labels (CLIP): returns every label with a probability, best first; the probabilities sum to 1. "+
-			"Use a template such as \"a diagram of {}.\" to match the kind of image."),
-		mcpgo.WithInputSchema[tools.ClassifyInput](), mcpgo.WithOutputSchema[tools.ClassifyOutput]())...),
-		h.wrap(ToolClassify, mcpgo.NewTypedToolHandler(h.classify)))
-	s.AddTool(mcpgo.NewTool(ToolCompare, append(readOnly(ToolCompare, "Compare images",
-		"Compare two images: cosine similarity of their CLIP embeddings and (cosine+1)/2. Near-duplicates score close to 1."),
-		mcpgo.WithInputSchema[tools.CompareInput](), mcpgo.WithOutputSchema[tools.CompareOutput]())...),
-		h.wrap(ToolCompare, mcpgo.NewTypedToolHandler(h.compare)))
-	s.AddTool(mcpgo.NewTool(ToolStats, append(readOnly(ToolStats, "Index statistics",
-		"Describe the image index: model, store, number of images, tags with counts, and the folders whose files may be referenced by path."),
-		mcpgo.WithInputSchema[tools.StatsInput](), mcpgo.WithOutputSchema[tools.StatsOutput]())...),
-		h.wrap(ToolStats, mcpgo.NewTypedToolHandler(h.stats)))
-	if svc.Options().AllowIngest {
-		s.AddTool(mcpgo.NewTool(ToolIngest,
-			mcpgo.WithDescription("Index image files or folders inside the allowed roots so they can be searched. "+
-				"Incremental: unchanged files are skipped. Returns how many images were indexed, skipped or failed."),
-			mcpgo.WithToolTitle("Index images"),
-			mcpgo.WithTitleAnnotation("Index images"),
-			mcpgo.WithReadOnlyHintAnnotation(false),
-			mcpgo.WithDestructiveHintAnnotation(false),
-			mcpgo.WithIdempotentHintAnnotation(true),
-			mcpgo.WithOpenWorldHintAnnotation(false),
-			mcpgo.WithInputSchema[tools.IngestInput](), mcpgo.WithOutputSchema[ingest.Summary]()),
-			h.wrap(ToolIngest, mcpgo.NewTypedToolHandler(h.ingest)))
-	}
-	s.AddResourceTemplate(mcpgo.NewResourceTemplate(ImageURITemplate, "Indexed image",
+	s.srv.AddResourceTemplate(mcpgo.NewResourceTemplate(ImageURITemplate, "Indexed image",
 		mcpgo.WithTemplateTitle("Indexed image"),
 		mcpgo.WithTemplateDescription("An indexed image by id, downscaled to at most 1024 px on the long side.")),
-		h.readImage)
-	return s
+		s.h.readImage)
+	s.srv.AddNotificationHandler(string(mcpgo.MethodNotificationRootsListChanged), func(ctx context.Context, _ mcpgo.JSONRPCNotification) {
+		if id := sessionID(ctx); id != "" {
+			s.sessions.rootsChanged(id)
+			s.h.log.InfoContext(ctx, "client roots changed; they are read again at the next call", "session", id)
+		}
+	})
+	return s, nil
+}
+
+func (o *Options) fill() error {
+	if o.Name == "" {
+		o.Name = "cliprag"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	switch {
+	case o.Thumbnails == 0:
+		o.Thumbnails = DefaultThumbnails
+	case o.Thumbnails < 0:
+		o.Thumbnails = 0
+	case o.Thumbnails > MaxThumbnails:
+		return fmt.Errorf("thumbnails: at most %d, got %d", MaxThumbnails, o.Thumbnails)
+	}
+	if o.ThumbnailSize == 0 {
+		o.ThumbnailSize = DefaultThumbnailSize
+	}
+	if o.ThumbnailSize < MinThumbnailSize || o.ThumbnailSize > MaxThumbnailSize {
+		return fmt.Errorf("thumbnail size: %d pixels is outside %d to %d", o.ThumbnailSize, MinThumbnailSize, MaxThumbnailSize)
+	}
+	if o.RootsTimeout <= 0 {
+		o.RootsTimeout = DefaultRootsTimeout
+	}
+	return nil
 }
 
 func instructions(svc *tools.Service) string {
 	b := &strings.Builder{}
 	b.WriteString("cliprag searches an index of images with CLIP. Use search_images to find images from a description, " +
 		"find_similar_images to find images like an example, classify_image to pick labels for an image, compare_images to score two images, " +
-		"and index_stats to see what is indexed. Hits carry an id usable as {\"id\": ...} in image arguments and an image://ID resource with the picture.")
+		"and index_stats to see what is indexed. An image argument is one string: a file path, the id of a hit, its image://ID URI or a data: URI. " +
+		"Hits carry an id and an image://ID resource with the picture.")
 	if svc.Options().AllowIngest {
 		b.WriteString(" ingest_images adds files or folders inside the allowed roots to the index.")
 	}
@@ -139,171 +172,76 @@ func instructions(svc *tools.Service) string {
 }
 
 type handlers struct {
-	svc *tools.Service
-	log *slog.Logger
+	svc      *tools.Service
+	srv      *server.MCPServer
+	log      *slog.Logger
+	opts     Options
+	sessions *sessions
 }
 
 // wrap turns errors and panics into tool results with isError set, so a bad
-// call never becomes a protocol error or takes the server down.
-func (h *handlers) wrap(name string, next server.ToolHandlerFunc) server.ToolHandlerFunc {
+// call never becomes a protocol error or takes the server down, and sends
+// progress notifications when the call asked for them.
+func (h *handlers) wrap(name string, run func(context.Context, *call) (*mcpgo.CallToolResult, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcpgo.CallToolRequest) (res *mcpgo.CallToolResult, err error) {
+		c := &call{req: req, svc: h.svc}
+		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
+			p := h.startProgress(ctx, req.Params.Meta.ProgressToken)
+			c.progress = p
+			defer p.finish()
+		}
 		defer func() {
 			if r := recover(); r != nil {
-				h.log.Error("panic in tool", "tool", name, "panic", r, "stack", string(debug.Stack()))
+				h.log.ErrorContext(ctx, "panic in tool", "tool", name, "panic", r, "stack", string(debug.Stack()))
 				res, err = mcpgo.NewToolResultError(fmt.Sprintf("internal error in %s: %v", name, r)), nil
 			}
 		}()
-		res, err = next(ctx, req)
+		c.svc = h.service(ctx)
+		res, err = run(ctx, c)
 		if err != nil {
-			return h.toolError(name, err), nil
+			return h.toolError(ctx, name, err), nil
 		}
 		return res, nil
 	}
 }
 
-func (h *handlers) toolError(name string, err error) *mcpgo.CallToolResult {
+// call is one tool call: its request, the service scoped to the caller's
+// roots and the progress it reports.
+type call struct {
+	req      mcpgo.CallToolRequest
+	svc      *tools.Service
+	progress *progress // nil when the client sent no progressToken
+}
+
+func (h *handlers) toolError(ctx context.Context, name string, err error) *mcpgo.CallToolResult {
+	var ae *argError
+	var ie *tools.InputError
 	switch {
-	case tools.IsInputError(err):
-		h.log.Info("bad arguments", "tool", name, "err", err)
-		return mcpgo.NewToolResultError("invalid arguments: " + err.Error())
+	case errors.As(err, &ae):
+		h.log.InfoContext(ctx, "bad arguments", "tool", name, "err", err)
+		return mcpgo.NewToolResultError("invalid arguments: " + ae.msg)
+	case errors.As(err, &ie):
+		h.log.InfoContext(ctx, "bad arguments", "tool", name, "err", err)
+		field, _, _ := strings.Cut(ie.Field, ".") // image.path → image: the argument as the client named it
+		msg := ie.Msg
+		if field != "" {
+			msg = field + ": " + msg
+		}
+		return mcpgo.NewToolResultError("invalid arguments: " + msg)
 	case errors.Is(err, context.DeadlineExceeded):
-		h.log.Warn("tool timed out", "tool", name, "err", err)
+		h.log.WarnContext(ctx, "tool timed out", "tool", name, "err", err)
 		return mcpgo.NewToolResultError(fmt.Sprintf("%s timed out (limit %s): %v", name, h.svc.Options().Timeout, err))
 	case errors.Is(err, context.Canceled):
 		return mcpgo.NewToolResultError(name + " was cancelled")
 	}
-	h.log.Error("tool failed", "tool", name, "err", err)
+	h.log.ErrorContext(ctx, "tool failed", "tool", name, "err", err)
 	return mcpgo.NewToolResultError(name + " failed: " + err.Error())
 }
 
-func (h *handlers) search(ctx context.Context, _ mcpgo.CallToolRequest, in tools.SearchInput) (*mcpgo.CallToolResult, error) {
-	out, err := h.svc.SearchImages(ctx, in)
-	if err != nil {
-		return nil, err
+// sessionID returns the id of the session a request came in on.
+func sessionID(ctx context.Context) string {
+	if cs := server.ClientSessionFromContext(ctx); cs != nil {
+		return cs.SessionID()
 	}
-	head := fmt.Sprintf("%d image(s) for %q", len(out.Hits), out.Query)
-	return h.hitsResult(ctx, out, head, in.IncludeImages), nil
-}
-
-func (h *handlers) similar(ctx context.Context, _ mcpgo.CallToolRequest, in tools.SimilarInput) (*mcpgo.CallToolResult, error) {
-	out, err := h.svc.FindSimilar(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	head := fmt.Sprintf("%d image(s) similar to %s", len(out.Hits), out.Query)
-	return h.hitsResult(ctx, out, head, in.IncludeImages), nil
-}
-
-// hitsResult builds the result of a search: structured hits, a text line
-// per hit, up to MaxThumbnails thumbnails and an image:// link per hit.
-func (h *handlers) hitsResult(ctx context.Context, out tools.SearchOutput, head string, include *bool) *mcpgo.CallToolResult {
-	if out.Hits == nil {
-		out.Hits = []tools.Hit{}
-	}
-	b := &strings.Builder{}
-	b.WriteString(head)
-	if len(out.Hits) == 0 {
-		b.WriteString(". The index may be empty or the filters too narrow; index_stats shows what is indexed.")
-	}
-	for _, hit := range out.Hits {
-		fmt.Fprintf(b, "\n%d. %.4f  %s  %dx%d", hit.Rank, hit.Score, hit.Path, hit.Width, hit.Height)
-		if len(hit.Tags) > 0 {
-			labels := make([]string, len(hit.Tags))
-			for i, t := range hit.Tags {
-				labels[i] = t.Label
-			}
-			fmt.Fprintf(b, "  [%s]", strings.Join(labels, ", "))
-		}
-		fmt.Fprintf(b, "  id=%s", hit.ID)
-	}
-	content := []mcpgo.Content{mcpgo.NewTextContent(b.String())}
-	if include == nil || *include {
-		n := 0
-		for _, hit := range out.Hits {
-			if n == MaxThumbnails {
-				break
-			}
-			data, err := h.svc.HitThumbnail(ctx, hit, tools.ThumbnailMaxSide)
-			if err != nil {
-				h.log.Warn("no thumbnail", "path", hit.Path, "err", err)
-				continue
-			}
-			content = append(content, mcpgo.NewImageContent(base64.StdEncoding.EncodeToString(data), "image/jpeg"))
-			n++
-		}
-	}
-	for _, hit := range out.Hits {
-		desc := fmt.Sprintf("rank %d, score %.4f, %dx%d %s", hit.Rank, hit.Score, hit.Width, hit.Height, hit.Format)
-		content = append(content, mcpgo.NewResourceLink(hit.URI, filepath.Base(hit.Path), desc, hit.MIMEType))
-	}
-	return &mcpgo.CallToolResult{Content: content, StructuredContent: out}
-}
-
-func (h *handlers) classify(ctx context.Context, _ mcpgo.CallToolRequest, in tools.ClassifyInput) (*mcpgo.CallToolResult, error) {
-	out, err := h.svc.ClassifyImage(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	b := &strings.Builder{}
-	b.WriteString("Zero-shot probabilities, best first:")
-	for i, l := range out.Labels {
-		fmt.Fprintf(b, "\n%d. %.4f  %s", i+1, l.Probability, l.Label)
-	}
-	return mcpgo.NewToolResultStructured(out, b.String()), nil
-}
-
-func (h *handlers) compare(ctx context.Context, _ mcpgo.CallToolRequest, in tools.CompareInput) (*mcpgo.CallToolResult, error) {
-	out, err := h.svc.CompareImages(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	text := fmt.Sprintf("cosine %.4f, similarity (cosine+1)/2 %.4f", out.Cosine, out.Similarity)
-	return mcpgo.NewToolResultStructured(out, text), nil
-}
-
-func (h *handlers) stats(ctx context.Context, _ mcpgo.CallToolRequest, _ tools.StatsInput) (*mcpgo.CallToolResult, error) {
-	out, err := h.svc.IndexStats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	text := fmt.Sprintf("%d image(s) in %s, model %s (dim %d), %d tag(s); readable roots: %s",
-		out.Images, out.Store, out.Model, out.Dim, len(out.Tags), strings.Join(out.Roots, ", "))
-	return mcpgo.NewToolResultStructured(out, text), nil
-}
-
-func (h *handlers) ingest(ctx context.Context, _ mcpgo.CallToolRequest, in tools.IngestInput) (*mcpgo.CallToolResult, error) {
-	sum, err := h.svc.IngestImages(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	if sum.Failed == nil {
-		sum.Failed = []ingest.Failure{}
-	}
-	b := &strings.Builder{}
-	fmt.Fprintf(b, "indexed %d, skipped %d (unchanged), failed %d in %.1fs", sum.Indexed, sum.Skipped, len(sum.Failed), sum.Seconds)
-	for i, f := range sum.Failed {
-		if i == 10 {
-			fmt.Fprintf(b, "\n... and %d more", len(sum.Failed)-10)
-			break
-		}
-		fmt.Fprintf(b, "\nfailed: %s: %s", f.Path, f.Reason)
-	}
-	return mcpgo.NewToolResultStructured(sum, b.String()), nil
-}
-
-// readImage serves resources/read for image://{id}.
-func (h *handlers) readImage(ctx context.Context, req mcpgo.ReadResourceRequest) ([]mcpgo.ResourceContents, error) {
-	id, ok := strings.CutPrefix(req.Params.URI, "image://")
-	if !ok || id == "" || strings.ContainsAny(id, "/?#") {
-		return nil, fmt.Errorf("resource %q: expected image://ID", req.Params.URI)
-	}
-	img, err := h.svc.ReadImage(ctx, id, tools.ResourceMaxSide)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", req.Params.URI, err)
-	}
-	return []mcpgo.ResourceContents{mcpgo.BlobResourceContents{
-		URI:      req.Params.URI,
-		MIMEType: img.MIMEType,
-		Blob:     base64.StdEncoding.EncodeToString(img.Data),
-	}}, nil
+	return ""
 }

@@ -2,13 +2,18 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cliprag/cliprag/retriever"
 )
 
 // resolved is an image reference turned into an embedding.
@@ -16,7 +21,11 @@ type resolved struct {
 	vec  []float32
 	id   string // set for id references
 	path string // resolved file, set for path references
-	desc string // for messages and SearchOutput.Query
+	// contentID is the record id the image's bytes would have in the
+	// index (set for paths, data URIs and URLs), so that an example whose
+	// content is already indexed can be told apart from its look-alikes.
+	contentID string
+	desc      string // for messages and SearchOutput.Query
 }
 
 // RefFromString guesses an ImageRef from one string, for front ends that
@@ -91,7 +100,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, fmt.Errorf("embed %s: %w", p, err)
 		}
-		return resolved{vec: vecs[0], path: p, desc: "image " + p}, nil
+		return resolved{vec: vecs[0], path: p, desc: "image " + p, contentID: fileContentID(p, enc.ID())}, nil
 	case ref.DataURI != "":
 		data, err := s.decodeDataURI(ref.DataURI)
 		if err != nil {
@@ -134,7 +143,23 @@ func (s *Service) embedBytes(ctx context.Context, field, name string, data []byt
 	if err != nil {
 		return resolved{}, fmt.Errorf("embed %s: %w", desc, err)
 	}
-	return resolved{vec: vecs[0], desc: desc}, nil
+	sum := sha256.Sum256(data)
+	return resolved{vec: vecs[0], desc: desc, contentID: retriever.RecordID(hex.EncodeToString(sum[:]), enc.ID())}, nil
+}
+
+// fileContentID is the record id of the file's bytes under model, or ""
+// when it cannot be read.
+func fileContentID(path, model string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return retriever.RecordID(hex.EncodeToString(h.Sum(nil)), model)
 }
 
 // prefixField sets the field of an *InputError that has none.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/ingest"
@@ -12,6 +14,16 @@ import (
 // IngestImages indexes files or folders inside the allowed roots. It is
 // refused unless Options.AllowIngest is set; one ingest runs at a time.
 func (s *Service) IngestImages(ctx context.Context, in IngestInput) (ingest.Summary, error) {
+	return s.IngestImagesProgress(ctx, in, nil)
+}
+
+// progressInterval is how often IngestImagesProgress reports.
+const progressInterval = 250 * time.Millisecond
+
+// IngestImagesProgress is IngestImages that calls report with the files
+// done so far and the files found, a few times a second while files are
+// processed; report may be nil.
+func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, report func(done, total int)) (ingest.Summary, error) {
 	if !s.opts.AllowIngest {
 		return ingest.Summary{}, inputErr("", "ingest is disabled on this server (start it with --allow-ingest)")
 	}
@@ -37,7 +49,11 @@ func (s *Service) IngestImages(ctx context.Context, in IngestInput) (ingest.Summ
 	}
 	s.ingestMu.Lock()
 	defer s.ingestMu.Unlock()
-	sum, err := ingest.Run(ctx, enc, s.store, ingest.Options{Paths: paths, Tags: s.opts.IngestTags})
+	opts := ingest.Options{Paths: paths, Tags: s.opts.IngestTags}
+	if report != nil {
+		opts.Progress, opts.ProgressInterval = progressLines(report), progressInterval
+	}
+	sum, err := ingest.Run(ctx, enc, s.store, opts)
 	if err != nil {
 		return sum, fmt.Errorf("ingest: %w", err)
 	}
@@ -78,3 +94,20 @@ func (s *Service) IndexStats(ctx context.Context) (StatsOutput, error) {
 	}
 	return out, nil
 }
+
+// progressLines turns ingest's progress lines ("ingest: 12/600 files ...")
+// into report calls. It is the adapter until ingest reports progress
+// through a callback.
+func progressLines(report func(done, total int)) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		var done, total int
+		if _, err := fmt.Sscanf(string(p), "ingest: %d/%d files", &done, &total); err == nil {
+			report(done, total)
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

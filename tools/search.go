@@ -110,7 +110,8 @@ func (s *Service) SearchImages(ctx context.Context, in SearchInput) (SearchOutpu
 }
 
 // FindSimilar finds the indexed images most similar to an example image.
-// The example itself (same id, or same file) is left out of the hits.
+// The example itself (same id, same file, or the same bytes indexed under
+// any path) is left out of the hits.
 func (s *Service) FindSimilar(ctx context.Context, in SimilarInput) (SearchOutput, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -126,13 +127,14 @@ func (s *Service) FindSimilar(ctx context.Context, in SimilarInput) (SearchOutpu
 	if err != nil {
 		return SearchOutput{}, err
 	}
-	hits, err := s.store.Search(ctx, img.vec, k+1, f)
+	hits, err := s.store.Search(ctx, img.vec, k+2, f) // room for the example under its id and its path
 	if err != nil {
 		return SearchOutput{}, fmt.Errorf("search %s: %w", s.store, err)
 	}
 	out := SearchOutput{Query: img.desc, Hits: make([]Hit, 0, k)}
 	for _, h := range hits {
-		if (img.id != "" && h.ID == img.id) || (img.path != "" && samePath(h.Payload.Path, img.path)) {
+		if (img.id != "" && h.ID == img.id) || (img.contentID != "" && h.ID == img.contentID) ||
+			(img.path != "" && samePath(h.Payload.Path, img.path)) {
 			continue
 		}
 		if len(out.Hits) == k {

@@ -89,10 +89,29 @@ type ImageData struct {
 	MIMEType string
 }
 
-// ReadImage returns the indexed image with this id: the file itself when
-// its format is one clients display (imageformat.Format.Displayable) and
-// it fits, else a JPEG downscaled to a long side of at most maxSide. The
-// file must lie inside the allowed roots.
+// ServedMIMEType is the MIME type ReadImage returns for an image of this
+// format and size (as displayed): the file's own type when it is sent as it
+// is, image/jpeg when it is downscaled or converted. Resource links
+// advertise it.
+func ServedMIMEType(format string, width, height, maxSide int) string {
+	if servedAsIs(format, width, height, maxSide) {
+		return MIMEType(format)
+	}
+	return "image/jpeg"
+}
+
+// servedAsIs reports whether ReadImage sends a file unchanged: a format
+// every client displays, no larger than maxSide.
+func servedAsIs(format string, width, height, maxSide int) bool {
+	f, ok := imageformat.Lookup(format)
+	return ok && f.Displayable && width <= maxSide && height <= maxSide
+}
+
+// ReadImage returns the indexed image with this id, downscaled to a long
+// side of at most maxSide (re-encoded as JPEG) when larger, and converted
+// to JPEG when its format is not one clients display
+// (imageformat.Format.Displayable: BMP, TIFF, ...):
+// ServedMIMEType says which. The file must lie inside the allowed roots.
 func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageData, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -118,9 +137,8 @@ func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageD
 		return ImageData{}, fmt.Errorf("decode %s: %w", p, err)
 	}
 	b := img.Bounds()
-	if f, ok := imageformat.Lookup(info.Format); ok && f.Displayable &&
-		b.Dx() <= maxSide && b.Dy() <= maxSide && info.Width == b.Dx() && info.Height == b.Dy() {
-		return ImageData{Hit: hit, Data: raw, MIMEType: f.MIMEType}, nil
+	if servedAsIs(info.Format, b.Dx(), b.Dy(), maxSide) {
+		return ImageData{Hit: hit, Data: raw, MIMEType: MIMEType(info.Format)}, nil
 	}
 	data, err := ThumbnailImage(img, maxSide)
 	if err != nil {

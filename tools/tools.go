@@ -90,7 +90,7 @@ type Service struct {
 	roots    []string // resolved roots from the index, cached once non-empty
 	rootsLex []string // the same folders as the index names them
 
-	ingestMu sync.Mutex // one ingest at a time
+	ingestMu *sync.Mutex // one ingest at a time, shared with WithRoots views
 
 	// checkAddr vets every address a URL fetch dials; tests replace it to
 	// reach 127.0.0.1. Production code never changes it.
@@ -120,24 +120,46 @@ func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
 	if opts.MaxRedirects <= 0 {
 		opts.MaxRedirects = DefaultMaxRedirects
 	}
-	s := &Service{model: model, store: store, opts: opts, checkAddr: publicAddr}
-	for _, r := range opts.Roots {
+	s := &Service{model: model, store: store, opts: opts, checkAddr: publicAddr, ingestMu: &sync.Mutex{}}
+	if err := s.setRoots(opts.Roots); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// setRoots resolves explicit roots.
+func (s *Service) setRoots(roots []string) error {
+	s.opts.Roots = roots
+	s.explicitRoots, s.explicitLex = nil, nil
+	for _, r := range roots {
 		abs, err := filepath.Abs(r)
 		if err != nil {
-			return nil, fmt.Errorf("root %s: %w", r, err)
+			return fmt.Errorf("root %s: %w", r, err)
 		}
 		res, err := filepath.EvalSymlinks(abs)
 		if err != nil {
-			return nil, fmt.Errorf("root %s: %w", r, err)
+			return fmt.Errorf("root %s: %w", r, err)
 		}
 		s.explicitRoots = append(s.explicitRoots, res)
 		s.explicitLex = append(s.explicitLex, abs)
 	}
-	if len(opts.Roots) > 0 {
+	if len(roots) > 0 {
 		s.explicitRoots = minimalRoots(s.explicitRoots)
 		s.explicitLex = minimalRoots(s.explicitLex)
 	}
-	return s, nil
+	return nil
+}
+
+// WithRoots returns a view of s whose files may be read only under roots
+// (as if they were Options.Roots): front ends use it for roots that a client
+// supplies, such as MCP roots. The view shares s's model, store and ingest
+// lock. Roots that do not exist are an error.
+func (s *Service) WithRoots(roots []string) (*Service, error) {
+	v := &Service{model: s.model, store: s.store, opts: s.opts, checkAddr: s.checkAddr, ingestMu: s.ingestMu}
+	if err := v.setRoots(roots); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // Encoder returns the model the service embeds with (nil for a service

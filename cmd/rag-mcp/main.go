@@ -4,7 +4,10 @@
 //	rag-mcp --store ~/.local/share/cliprag/index --root ~/Pictures
 //	rag-mcp --http 127.0.0.1:8765 --token "$(openssl rand -hex 16)"
 //
-// Logs go to stderr only; in stdio mode stdout carries the protocol.
+// Every flag can also come from an environment variable (CLIPRAG_ROOTS,
+// CLIPRAG_ALLOW_INGEST, CLIPRAG_TOKEN, ...; see rag-mcp -h), which is how
+// MCP client configurations usually pass settings. Logs go to stderr only;
+// in stdio mode stdout carries the protocol.
 package main
 
 import (
@@ -15,16 +18,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
-
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/internal/httpguard"
 	"github.com/cliprag/cliprag/mcp"
 	"github.com/cliprag/cliprag/tools"
 )
@@ -49,17 +50,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfg := config.Flags(fs)
 	var roots multi
-	fs.Var(&roots, "root", "folder whose files the tools may read (repeatable; default: the folders already in the index)")
+	fs.Var(&roots, "root", "folder whose files the tools may read (repeatable; default: the client's MCP roots when it offers them, else the folders already in the index)")
 	allowIngest := fs.Bool("allow-ingest", false, "enable the ingest_images tool (indexes files inside the roots)")
 	allowURLs := fs.Bool("allow-urls", false, "let image arguments be http(s) URLs (public addresses only, size and time limited)")
 	httpAddr := fs.String("http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio")
-	token := fs.String("token", "", "bearer token required on every HTTP request; required when --http binds a non-loopback address [$CLIPRAG_TOKEN]")
+	token := fs.String("token", "", "bearer token required on every HTTP request; required when --http binds a non-loopback address")
 	timeout := fs.Duration("timeout", tools.DefaultTimeout, "time limit of one tool call")
 	ingestTags := fs.String("ingest-tags", "", "comma-separated zero-shot tags stored with images that ingest_images adds")
+	thumbs := fs.Int("thumbnails", mcp.DefaultThumbnails, fmt.Sprintf("thumbnails per search result unless the call asks otherwise (0 to %d)", mcp.MaxThumbnails))
+	thumbSize := fs.Int("thumbnail-size", mcp.DefaultThumbnailSize, fmt.Sprintf("long side of thumbnails in pixels (%d to %d)", mcp.MinThumbnailSize, mcp.MaxThumbnailSize))
+	maxSessions := fs.Int("max-sessions", mcp.DefaultMaxSessions, "most HTTP sessions open at once")
+	sessionIdle := fs.Duration("session-idle", mcp.DefaultSessionIdle, "an HTTP session unused this long expires")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	for _, b := range []struct{ flag, env string }{
+		{"allow-ingest", "CLIPRAG_ALLOW_INGEST"}, {"allow-urls", "CLIPRAG_ALLOW_URLS"}, {"http", "CLIPRAG_HTTP"},
+		{"token", "CLIPRAG_TOKEN"}, {"timeout", "CLIPRAG_TIMEOUT"}, {"ingest-tags", "CLIPRAG_INGEST_TAGS"},
+		{"thumbnails", "CLIPRAG_THUMBNAILS"}, {"thumbnail-size", "CLIPRAG_THUMBNAIL_SIZE"},
+		{"max-sessions", "CLIPRAG_MAX_SESSIONS"}, {"session-idle", "CLIPRAG_SESSION_IDLE"}, {"quiet", "CLIPRAG_QUIET"},
+	} {
+		cfg.Env(fs, b.flag, b.env)
+	}
+	cfg.EnvList(fs, "root", "CLIPRAG_ROOTS")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: rag-mcp [flags]\n\nServes cliprag's image tools over MCP (stdio by default).\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: rag-mcp [flags]\n\nServes cliprag's image tools over MCP (stdio by default).\nEvery flag can also be set by the environment variable named beside it.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,13 +92,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := cfg.Resolve(fs); err != nil {
 		return err
 	}
-	if *token == "" {
-		if v, ok := cfg.Dotenv("CLIPRAG_TOKEN"); ok {
-			*token = strings.TrimSpace(v)
+	*token = strings.TrimSpace(*token)
+	if *httpAddr != "" {
+		if err := httpguard.CheckListen(*httpAddr, *token); err != nil {
+			return fmt.Errorf("--http %w: set --token or CLIPRAG_TOKEN", err)
 		}
 	}
-	if *httpAddr != "" && *token == "" && !mcp.IsLoopbackAddr(*httpAddr) {
-		return fmt.Errorf("--http %s binds a non-loopback address: set --token or CLIPRAG_TOKEN", *httpAddr)
+	if *thumbs < 0 || *thumbs > mcp.MaxThumbnails {
+		return fmt.Errorf("--thumbnails %d: give 0 to %d", *thumbs, mcp.MaxThumbnails)
 	}
 	level := slog.LevelInfo
 	if *quiet {
@@ -117,17 +132,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(r) == 0 {
-		log.Warn("no readable folders: the index is empty and no --root was given; path arguments will be refused")
+	if len(roots) == 0 && len(r) == 0 {
+		log.Warn("no readable folders yet: the index is empty and no --root was given; path arguments are refused unless the client offers MCP roots")
 	}
 	n, _ := store.Count(ctx)
 	log.Info("serving", "model", model.ID(), "store", store.String(), "images", n, "roots", strings.Join(r, ","),
 		"ingest", *allowIngest, "urls", *allowURLs)
 
-	srv := mcp.NewServer(svc, mcp.Options{Version: version, Logger: log})
+	thumbnails := *thumbs
+	if thumbnails == 0 {
+		thumbnails = -1 // none
+	}
+	srv, err := mcp.NewServer(svc, mcp.Options{Version: version, Logger: log, Thumbnails: thumbnails, ThumbnailSize: *thumbSize,
+		Sessions: mcp.SessionLimits{Max: *maxSessions, Idle: *sessionIdle}})
+	if err != nil {
+		return err
+	}
 	if *httpAddr == "" {
-		err := server.NewStdioServer(srv).Listen(ctx, stdin, stdout)
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		if err := srv.ServeStdio(ctx, stdin, stdout); err != nil {
 			return fmt.Errorf("stdio: %w", err)
 		}
 		log.Info("stopped")
@@ -136,16 +158,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return serveHTTP(ctx, srv, *httpAddr, *token, log)
 }
 
-func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, srv *mcp.Server, addr, token string, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	hs := &http.Server{
-		Handler:           mcp.HTTPHandler(srv, token),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	h := srv.HTTPHandler(mcp.HTTPOptions{Token: token})
+	hs := httpguard.NewServer(h, httpguard.Timeouts{}, log)
 	log.Info("listening", "url", "http://"+ln.Addr().String()+mcp.EndpointPath, "auth", token != "")
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -157,6 +176,7 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, l
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	h.Shutdown(sctx)
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()
 	}

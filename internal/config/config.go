@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,14 @@ type Config struct {
 	ReadOnly bool
 
 	modelGiven bool // Model came from a flag, the environment or .env, not the default
+
+	bound []binding // front ends' own flags with environment variables
+}
+
+// binding ties a front end's flag to an environment variable.
+type binding struct {
+	flag, env string
+	list      bool // the value is a list: split on the OS path list separator
 }
 
 // setting describes one configurable value.
@@ -162,6 +171,60 @@ func (c *Config) Resolve(fs *flag.FlagSet) error {
 		}
 		if err := s.set(c, v); err != nil {
 			return err
+		}
+	}
+	return c.resolveBound(fs, explicit, dotenv)
+}
+
+// Env binds a flag the front end defined on fs to the environment variable
+// env: Resolve sets the flag from the environment, then the .env file,
+// when the command line did not set it, so that every flag of a command can
+// come from its MCP client's or service's environment. The variable is
+// added to the flag's usage.
+func (c *Config) Env(fs *flag.FlagSet, name, env string) {
+	c.bind(fs, binding{flag: name, env: env})
+}
+
+// EnvList is Env for a repeatable flag: the variable holds a list
+// separated by the OS path list separator (":" on Unix), each element set
+// as if the flag were given once per element.
+func (c *Config) EnvList(fs *flag.FlagSet, name, env string) {
+	c.bind(fs, binding{flag: name, env: env, list: true})
+}
+
+func (c *Config) bind(fs *flag.FlagSet, b binding) {
+	f := fs.Lookup(b.flag)
+	if f == nil {
+		panic("config: no flag -" + b.flag + " to bind to $" + b.env)
+	}
+	f.Usage += " [$" + b.env + "]"
+	c.bound = append(c.bound, b)
+}
+
+// resolveBound sets the bound flags that the command line did not set.
+func (c *Config) resolveBound(fs *flag.FlagSet, explicit map[string]string, dotenv map[string]string) error {
+	for _, b := range c.bound {
+		if _, ok := explicit[b.flag]; ok {
+			continue
+		}
+		v, ok := os.LookupEnv(b.env)
+		if !ok {
+			v, ok = dotenv[b.env]
+		}
+		if !ok {
+			continue
+		}
+		vals := []string{v}
+		if b.list {
+			vals = filepath.SplitList(v)
+		}
+		for _, x := range vals {
+			if b.list && x == "" {
+				continue
+			}
+			if err := fs.Set(b.flag, x); err != nil {
+				return fmt.Errorf("$%s: %w", b.env, err)
+			}
 		}
 	}
 	return nil
