@@ -80,7 +80,7 @@ func (h *handlers) thumbnailPlan(a hitArgs) (n, size int) {
 
 // hitsResult builds the result of a search: a text line per hit, the
 // planned thumbnails, an image:// link per hit and the structured hits.
-func (h *handlers) hitsResult(ctx context.Context, c *call, out tools.SearchOutput, head string, a hitArgs) *mcpgo.CallToolResult {
+func (h *handlers) hitsResult(ctx context.Context, c *toolCall, out tools.SearchOutput, head string, a hitArgs) *mcpgo.CallToolResult {
 	if out.Hits == nil {
 		out.Hits = []tools.Hit{}
 	}

@@ -104,7 +104,7 @@ func (p *progress) finish() {
 	p.wg.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	v := float64(max(p.done, p.total))
+	v := float64(max(p.done, p.total, 1))
 	if v <= p.sent {
 		v = math.Floor(p.sent) + 1
 	}

@@ -182,9 +182,9 @@ type handlers struct {
 // wrap turns errors and panics into tool results with isError set, so a bad
 // call never becomes a protocol error or takes the server down, and sends
 // progress notifications when the call asked for them.
-func (h *handlers) wrap(name string, run func(context.Context, *call) (*mcpgo.CallToolResult, error)) server.ToolHandlerFunc {
+func (h *handlers) wrap(name string, run func(context.Context, *toolCall) (*mcpgo.CallToolResult, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcpgo.CallToolRequest) (res *mcpgo.CallToolResult, err error) {
-		c := &call{req: req, svc: h.svc}
+		c := &toolCall{req: req, svc: h.svc}
 		if req.Params.Meta != nil && req.Params.Meta.ProgressToken != nil {
 			p := h.startProgress(ctx, req.Params.Meta.ProgressToken)
 			c.progress = p
@@ -205,9 +205,9 @@ func (h *handlers) wrap(name string, run func(context.Context, *call) (*mcpgo.Ca
 	}
 }
 
-// call is one tool call: its request, the service scoped to the caller's
+// toolCall is one tool call: its request, the service scoped to the caller's
 // roots and the progress it reports.
-type call struct {
+type toolCall struct {
 	req      mcpgo.CallToolRequest
 	svc      *tools.Service
 	progress *progress // nil when the client sent no progressToken

@@ -33,7 +33,9 @@ func (s *Server) ServeStdio(ctx context.Context, stdin io.Reader, stdout io.Writ
 }
 
 // slogWriter writes the stdio transport's log lines to the server's log.
-type slogWriter struct{ l interface{ Warn(string, ...any) } }
+type slogWriter struct {
+	l interface{ Warn(string, ...any) }
+}
 
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.l.Warn("stdio: " + string(bytes.TrimSpace(p)))

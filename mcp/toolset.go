@@ -15,7 +15,7 @@ import (
 // toolDef is a tool and what runs it.
 type toolDef struct {
 	tool mcpgo.Tool
-	run  func(context.Context, *call) (*mcpgo.CallToolResult, error)
+	run  func(context.Context, *toolCall) (*mcpgo.CallToolResult, error)
 }
 
 // Arguments as the tools take them. Image arguments are one string each,
@@ -131,7 +131,7 @@ func (h *handlers) tools() []toolDef {
 				"Returns hits best first with id, path, score (cosine similarity), size and tags, thumbnails of the first hits, and an image://ID link per hit. "+
 				"Scores are relative: compare them within one result list.",
 			searchParams, outputSchema[tools.SearchOutput](), true),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var a searchArgs
 				if err := searchParams.decode(ToolSearch, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
@@ -147,7 +147,7 @@ func (h *handlers) tools() []toolDef {
 				"The example is one string: a path inside the allowed roots, the id or image://ID of an indexed image, a base64 data URI, or a URL when the server allows URLs. "+
 				"The example itself is left out of the hits.",
 			similarParams, outputSchema[tools.SearchOutput](), true),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var a similarArgs
 				if err := similarParams.decode(ToolSimilar, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
@@ -162,7 +162,7 @@ func (h *handlers) tools() []toolDef {
 			"Zero-shot classify an image against candidate labels (CLIP): returns every label with a probability, best first; the probabilities sum to 1. "+
 				"Use a template such as \"a diagram of {}.\" to match the kind of image.",
 			classifyParams, outputSchema[tools.ClassifyOutput](), true),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var a classifyArgs
 				if err := classifyParams.decode(ToolClassify, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
@@ -182,7 +182,7 @@ func (h *handlers) tools() []toolDef {
 			"Compare two images: cosine similarity of their CLIP embeddings and (cosine+1)/2. Near-duplicates score close to 1. "+
 				"Each image is one string: a path, an image id or image://ID, or a data URI.",
 			compareParams, outputSchema[tools.CompareOutput](), true),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var a compareArgs
 				if err := compareParams.decode(ToolCompare, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
@@ -196,7 +196,7 @@ func (h *handlers) tools() []toolDef {
 		{def(ToolStats, "Index statistics",
 			"Describe the image index: model, store, number of images, tags with counts, and the folders whose files may be referenced by path.",
 			params{}, outputSchema[tools.StatsOutput](), true),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var none struct{}
 				if err := (params{}).decode(ToolStats, c.req.Params.Arguments, &none); err != nil {
 					return nil, err
@@ -218,7 +218,7 @@ func (h *handlers) tools() []toolDef {
 				"Incremental: unchanged files are skipped. Returns how many images were indexed, skipped or failed. "+
 				"Sends progress notifications when the call carries a progressToken.",
 			ingestParams, outputSchema[ingest.Summary](), false),
-			func(ctx context.Context, c *call) (*mcpgo.CallToolResult, error) {
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
 				var a ingestArgs
 				if err := ingestParams.decode(ToolIngest, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
@@ -229,7 +229,7 @@ func (h *handlers) tools() []toolDef {
 	return defs
 }
 
-func (h *handlers) ingest(ctx context.Context, c *call, a ingestArgs) (*mcpgo.CallToolResult, error) {
+func (h *handlers) ingest(ctx context.Context, c *toolCall, a ingestArgs) (*mcpgo.CallToolResult, error) {
 	var report func(done, total int)
 	if c.progress != nil {
 		report = c.progress.files
