@@ -1,13 +1,9 @@
 package mcp
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mark3labs/mcp-go/client"
-	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/tools"
@@ -18,7 +14,7 @@ import (
 // fakeConnect is connect over the fake encoder (toolstest.Fake): images
 // embed as the hues of their pixels, so these tests need neither cgo nor
 // ONNX Runtime (`CGO_ENABLED=0 go test ./mcp`).
-func fakeConnect(t *testing.T, opts tools.Options) (*client.Client, *toolstest.Fixture) {
+func fakeConnect(t *testing.T, opts tools.Options) (*session, *toolstest.Fixture) {
 	t.Helper()
 	enc := toolstest.NewFake()
 	f := toolstest.NewFixtureWith(t, enc, toolstest.DrawOptions{Seed: 5, JPEG: true},
@@ -27,22 +23,7 @@ func fakeConnect(t *testing.T, opts tools.Options) (*client.Client, *toolstest.F
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewInProcessClient(NewServer(svc, Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	req := mcpgo.InitializeRequest{}
-	req.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
-	req.Params.ClientInfo = mcpgo.Implementation{Name: "cliprag-test", Version: "1"}
-	if _, err := c.Initialize(ctx, req); err != nil {
-		t.Fatal(err)
-	}
-	return c, f
+	return connectService(t, svc, dial{}), f
 }
 
 func TestFakeTools(t *testing.T) {
@@ -59,7 +40,7 @@ func TestFakeTools(t *testing.T) {
 	}
 	var cls tools.ClassifyOutput
 	structured(t, call(t, c, ToolClassify, map[string]any{
-		"image": map[string]any{"path": f.ByClass["red triangle"]}, "labels": []string{"red", "yellow"},
+		"image": f.ByClass["red triangle"], "labels": []string{"red", "yellow"},
 	}), &cls)
 	if cls.Labels[0].Label != "red" {
 		t.Errorf("classify a red triangle: %+v", cls.Labels)

@@ -119,8 +119,10 @@ func TestLayers(t *testing.T) {
 			"the domain is at the centre and imports nothing of cliprag"},
 		{[]string{"embed/preprocess", "embed/imageformat", "embed/zeroshot", "embed/tokenizer"}, []string{"embed", "embed/onnx", "tools/...", "mcp/...", "retriever/...", "internal/...", "cmd/..."},
 			"model maths and image decoding sit below the operations and need no runtime"},
-		{[]string{"tools", "tools/ingest", "tools/sheet", "mcp"}, []string{"embed", "embed/onnx", "embed/hub", "retriever/local", "retriever/qdrant", "retriever/stores", "internal/...", "cmd/..."},
+		{[]string{"tools", "tools/ingest", "tools/sheet", "mcp"}, []string{"embed", "embed/onnx", "embed/hub", "retriever/local", "retriever/qdrant", "retriever/stores", "internal/config", "internal/layers", "cmd/..."},
 			"the shared layer depends on interfaces (Encoder, retriever.Store), not engines"},
+		{[]string{"internal/httpguard"}, []string{"embed/...", "tools/...", "mcp/...", "retriever/...", "internal/config", "cmd/..."},
+			"the HTTP rules every front end applies are a leaf: standard library only"},
 	}
 	for _, p := range list(t, nil, "./...") {
 		me := rel(p.ImportPath)

@@ -329,6 +329,7 @@ func TestGetSimilarDocuments(t *testing.T) {
 		{"relative path", filepath.Join(filepath.Base(filepath.Dir(ex.path)), filepath.Base(ex.path))},
 		{"id", exID},
 		{"image uri", "image://" + exID},
+		{"data uri", dataURI}, // content already indexed is left out, however it is given (issue 12)
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			docs, err := r.GetSimilarDocuments(ctx, tc.ref)
@@ -345,17 +346,6 @@ func TestGetSimilarDocuments(t *testing.T) {
 			}
 		})
 	}
-	t.Run("data uri", func(t *testing.T) {
-		// The same bytes embed to the same vector as at ingest, so the file
-		// itself is the best match (a data URI is not left out).
-		docs, err := r.GetSimilarDocuments(ctx, dataURI)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(docs) == 0 || metaString(t, docs[0], lc.MetaPath) != ex.path || docs[0].Score < 0.999 {
-			t.Fatalf("best match for the data URI of %s: %v", ex.path, paths(t, docs))
-		}
-	})
 	for _, tc := range []struct{ name, ref, want string }{
 		{"empty", "  ", "empty image reference"},
 		{"outside the roots", "/etc/hostname", "outside the allowed roots"},
