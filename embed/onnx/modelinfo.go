@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -323,4 +324,16 @@ func parseTensorType(b []byte, t *TensorInfo) error {
 		}
 		return nil
 	})
+}
+
+// ReadModelIO returns the inputs and outputs of the ONNX model file at path,
+// read from its protobuf (the weights are skipped, not loaded). It needs no
+// runtime; models whose graph it cannot read are left to a session.
+func ReadModelIO(path string) (ins, outs []TensorInfo, err error) {
+	return readModelIOFile(path)
+}
+
+// ReadModelIOBytes is ReadModelIO on a model held in memory.
+func ReadModelIOBytes(data []byte) (ins, outs []TensorInfo, err error) {
+	return readModelIO(bytes.NewReader(data))
 }

@@ -1,4 +1,4 @@
-package embed
+package layout
 
 import (
 	"os"
@@ -37,8 +37,8 @@ func TestReadPreprocessor(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var l layout
-			err = l.readPreprocessor(dirSource(dir))
+			var l Model
+			err = l.readPreprocessor(DirSource(dir))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -51,8 +51,8 @@ func TestReadPreprocessor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.pre.Size != tt.size || l.pre.Mode != tt.mode || l.pre.Mean != clipMean {
-				t.Errorf("got %+v, want size %d mode %v", l.pre, tt.size, tt.mode)
+			if l.Pre.Size != tt.size || l.Pre.Mode != tt.mode || l.Pre.Mean != clipMean {
+				t.Errorf("got %+v, want size %d mode %v", l.Pre, tt.size, tt.mode)
 			}
 		})
 	}
@@ -91,8 +91,8 @@ func TestLogitScaleFromConfig(t *testing.T) {
 		{"nothing", hfConfig{}, 0},
 	}
 	for _, tt := range tests {
-		l := layout{config: tt.cfg, textConfig: tt.cfg}
-		if got := l.logitScale(); got < tt.want-0.01 || got > tt.want+0.01 {
+		l := Model{config: tt.cfg, textConfig: tt.cfg}
+		if got := l.LogitScale(); got < tt.want-0.01 || got > tt.want+0.01 {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
