@@ -2,6 +2,7 @@ package embed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/cliprag/cliprag/embed/layout"
 	"github.com/cliprag/cliprag/embed/onnx"
 	"github.com/cliprag/cliprag/embed/registry"
+	"github.com/cliprag/cliprag/progress"
 )
 
 // Defaults of Load's options.
@@ -38,7 +40,7 @@ type options struct {
 	threads    int
 	quantized  bool
 	batch      int
-	progress   io.Writer
+	progress   progress.Func
 	offline    bool
 	library    string
 	maxPixels  int64
@@ -67,8 +69,10 @@ func WithQuantized(q bool) Option { return func(o *options) { o.quantized = q } 
 // WithBatchSize sets how many inputs go into one ONNX run; default DefaultBatchSize.
 func WithBatchSize(n int) Option { return func(o *options) { o.batch = n } }
 
-// WithProgress sends download progress (model files and the runtime library) to w.
-func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+// WithProgress renders download progress (model files and the runtime
+// library) on w with package progress: a bar on a terminal, a plain line
+// now and then otherwise. nil turns it off.
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = progress.Writer(w) } }
 
 // WithOffline forbids network access: registry models must already be in the cache.
 func WithOffline(offline bool) Option { return func(o *options) { o.offline = offline } }
@@ -245,6 +249,10 @@ func download(ctx context.Context, e RegistryEntry, cache string, o *options) (s
 		Progress: o.progress,
 		Offline:  o.offline,
 	})
+	var me *hub.MissingError
+	if errors.As(err, &me) {
+		return "", err // names the repository, revision, files and folder
+	}
 	if err != nil {
 		return "", fmt.Errorf("download %s (%s@%s): %w", e.Name, e.Repo, e.Revision, err)
 	}

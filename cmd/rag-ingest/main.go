@@ -117,6 +117,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	m, err := cfg.OpenModel(ctx, progress)
 	if err != nil {
+		if text, ok := config.ExplainError(err); ok {
+			fmt.Fprintln(stderr, "rag-ingest: "+text)
+			return exitFatal
+		}
 		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
 		return exitFatal
 	}

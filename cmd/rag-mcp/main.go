@@ -40,6 +40,10 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if text, ok := config.ExplainError(err); ok {
+			fmt.Fprintln(os.Stderr, "rag-mcp: "+text)
+			os.Exit(1)
+		}
 		fmt.Fprintln(os.Stderr, "rag-mcp:", err)
 		os.Exit(1)
 	}

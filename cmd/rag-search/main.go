@@ -40,6 +40,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cliprag/cliprag/internal/config"
 )
 
 // Exit codes.
@@ -129,7 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return report(ctx, stderr, err)
 }
 
-// report prints err on one line and returns the exit status for it.
+// report prints err on one line (a missing model in a few, see
+// config.ExplainError) and returns the exit status for it.
 func report(ctx context.Context, stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
@@ -144,7 +147,11 @@ func report(ctx context.Context, stderr io.Writer, err error) int {
 		fmt.Fprintln(stderr, "rag-search: interrupted")
 		return exitInterrupted
 	}
-	fmt.Fprintln(stderr, "rag-search: "+oneLine(err.Error()))
+	if text, ok := config.ExplainError(err); ok {
+		fmt.Fprintln(stderr, "rag-search: "+text)
+	} else {
+		fmt.Fprintln(stderr, "rag-search: "+oneLine(err.Error()))
+	}
 	var ce *codeError
 	if errors.As(err, &ce) {
 		return ce.code

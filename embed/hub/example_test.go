@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/cliprag/cliprag/embed/hub"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 func ExampleFileURL() {
@@ -21,7 +23,7 @@ func ExampleDownload() {
 			{Path: "config.json"},
 			{Path: "onnx/vision_model.onnx"},
 		},
-		Progress: os.Stderr,
+		Progress: progress.New(os.Stderr),
 	})
 	if err != nil {
 		fmt.Println(err) // names the failed URL and where to put the files by hand

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 // FetchOptions configures Fetch.
@@ -22,7 +24,7 @@ type FetchOptions struct {
 	SHA256   string        // expected sha256 (hex); empty: the server's X-Linked-Etag/ETag when it is a sha256, else unchecked
 	Size     int64         // expected size in bytes; 0: unknown
 	Header   http.Header   // extra request headers (e.g. Authorization)
-	Progress io.Writer     // progress output; nil for none
+	Progress progress.Func // progress reports; nil for none
 	Label    string        // name shown in progress lines; empty: the file name
 	Client   *http.Client  // nil: a client with proxies from the environment and set-up timeouts
 	Attempts int           // tries, each resuming the partial file; 0 means 4
@@ -106,44 +108,58 @@ func Fetch(ctx context.Context, url, dest string, o FetchOptions) (string, error
 		}
 		sum, serverSHA, err := fetchOnce(ctx, url, part, o)
 		if err == nil {
-			expect := want
-			if expect == "" {
-				expect = serverSHA
-			}
-			if expect != "" && sum != expect {
-				os.Remove(part)
-				err = fmt.Errorf("fetch %s: %w: got %s, want %s", url, ErrHashMismatch, sum, expect)
+			sum, err = finishPart(url, part, dest, sum, firstNonEmpty(want, serverSHA), o.Size)
+			if errors.Is(err, ErrHashMismatch) && !restarted {
 				// A resumed file may have been spliced from two versions:
 				// start once more from scratch.
-				if !restarted {
-					restarted = true
-					last = err
-					continue
-				}
-				return "", err
+				restarted, last = true, err
+				continue
 			}
-			if o.Size > 0 {
-				if st, serr := os.Stat(part); serr == nil && st.Size() != o.Size {
-					os.Remove(part)
-					return "", fmt.Errorf("fetch %s: size %d, want %d", url, st.Size(), o.Size)
-				}
-			}
-			if err := os.Rename(part, dest); err != nil {
-				return "", fmt.Errorf("fetch %s: %w", url, err)
-			}
-			return sum, nil
+			return sum, err
 		}
 		last = err
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("fetch %s: %w", url, ctx.Err())
 		}
-		var he *HTTPError
-		if errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500 &&
-			he.StatusCode != http.StatusRequestTimeout && he.StatusCode != http.StatusTooManyRequests {
-			return "", err // permanent
+		if permanent(err) {
+			return "", err
 		}
 	}
 	return "", last
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// permanent reports whether err is an HTTP status that a retry cannot fix
+// (4xx other than a timeout or rate limit).
+func permanent(err error) bool {
+	var he *HTTPError
+	return errors.As(err, &he) && he.StatusCode >= 400 && he.StatusCode < 500 &&
+		he.StatusCode != http.StatusRequestTimeout && he.StatusCode != http.StatusTooManyRequests
+}
+
+// finishPart checks a complete part file against the expected sha256 and
+// size and renames it to dest. A part file that fails a check is removed.
+func finishPart(url, part, dest, sum, expect string, size int64) (string, error) {
+	if expect != "" && sum != expect {
+		os.Remove(part)
+		return "", fmt.Errorf("fetch %s: %w: got %s, want %s", url, ErrHashMismatch, sum, expect)
+	}
+	if size > 0 {
+		if st, err := os.Stat(part); err == nil && st.Size() != size {
+			os.Remove(part)
+			return "", fmt.Errorf("fetch %s: size %d, want %d", url, st.Size(), size)
+		}
+	}
+	if err := os.Rename(part, dest); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", url, err)
+	}
+	return sum, nil
 }
 
 // fetchOnce does one request, appending to part (or rewriting it), and
@@ -157,10 +173,36 @@ func fetchOnce(ctx context.Context, url, part string, o FetchOptions) (sum, serv
 		os.Remove(part)
 		offset = 0
 	}
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, serverSHA, err := get(ctx, url, offset, o)
 	if err != nil {
 		return "", "", fmt.Errorf("fetch %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+
+	h := sha256.New()
+	flags, offset, complete, err := resumeFrom(resp, url, part, offset, h)
+	if err != nil || complete {
+		return hex.EncodeToString(h.Sum(nil)), serverSHA, err
+	}
+	total := int64(-1)
+	if resp.ContentLength >= 0 {
+		total = offset + resp.ContentLength
+	} else if o.Size > 0 {
+		total = o.Size
+	}
+	if err := copyPart(resp.Body, part, flags, h, o.Progress, o.Label, offset, total); err != nil {
+		return "", "", fmt.Errorf("fetch %s: %w", url, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), serverSHA, nil
+}
+
+// get sends the GET (a Range request from offset when it is positive) and
+// returns the response and the sha256 the server named in X-Linked-Etag
+// (also on a redirect, as the Hub sends it) or ETag.
+func get(ctx context.Context, url string, offset int64, o FetchOptions) (*http.Response, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", err
 	}
 	for k, vs := range o.Header {
 		for _, v := range vs {
@@ -192,72 +234,95 @@ func fetchOnce(ctx context.Context, url, part string, o FetchOptions) (sum, serv
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", "", fmt.Errorf("fetch %s: %w", url, err)
+		return nil, "", err
 	}
-	defer resp.Body.Close()
-	serverSHA = linked
 	if s := etagSHA256(resp.Header.Get("X-Linked-Etag")); s != "" {
-		serverSHA = s
-	} else if serverSHA == "" {
-		serverSHA = etagSHA256(resp.Header.Get("ETag"))
+		linked = s
+	} else if linked == "" {
+		linked = etagSHA256(resp.Header.Get("ETag"))
 	}
+	return resp, linked, nil
+}
 
-	flags := os.O_CREATE | os.O_WRONLY
-	h := sha256.New()
+// resumeFrom reads the response status: it hashes the part file already
+// there into h when the server resumes, and returns the open flags and
+// offset for the body. complete is true when the part file was already
+// whole (416 on a resume).
+func resumeFrom(resp *http.Response, url, part string, offset int64, h hash.Hash) (flags int, from int64, complete bool, err error) {
+	flags = os.O_CREATE | os.O_WRONLY
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
 			os.Remove(part)
-			return "", "", fmt.Errorf("fetch %s: server resumed at %q, asked for byte %d", url, resp.Header.Get("Content-Range"), offset)
+			return 0, 0, false, fmt.Errorf("fetch %s: server resumed at %q, asked for byte %d", url, resp.Header.Get("Content-Range"), offset)
 		}
 		if err := hashFile(part, h); err != nil {
-			return "", "", fmt.Errorf("fetch %s: %w", url, err)
+			return 0, 0, false, fmt.Errorf("fetch %s: %w", url, err)
 		}
-		flags |= os.O_APPEND
+		return flags | os.O_APPEND, offset, false, nil
 	case http.StatusOK:
-		offset = 0
-		flags |= os.O_TRUNC
+		return flags | os.O_TRUNC, 0, false, nil
 	case http.StatusRequestedRangeNotSatisfiable:
 		// The partial file is as long as (or longer than) the resource:
 		// check it as if it were complete.
 		if offset > 0 {
 			if err := hashFile(part, h); err != nil {
-				return "", "", fmt.Errorf("fetch %s: %w", url, err)
+				return 0, 0, false, fmt.Errorf("fetch %s: %w", url, err)
 			}
-			return hex.EncodeToString(h.Sum(nil)), serverSHA, nil
+			return 0, 0, true, nil
 		}
-		fallthrough
-	default:
-		return "", "", &HTTPError{URL: url, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
+	return 0, 0, false, &HTTPError{URL: url, StatusCode: resp.StatusCode, Status: resp.Status}
+}
 
-	total := int64(-1)
-	if resp.ContentLength >= 0 {
-		total = offset + resp.ContentLength
-	} else if o.Size > 0 {
-		total = o.Size
-	}
+// copyPart writes body to part (opened with flags) and h, reporting
+// progress, and checks that total bytes arrived when it is known.
+func copyPart(body io.Reader, part string, flags int, h hash.Hash, report progress.Func, label string, offset, total int64) error {
 	f, err := os.OpenFile(part, flags, 0o644)
 	if err != nil {
-		return "", "", fmt.Errorf("fetch %s: %w", url, err)
+		return err
 	}
-	p := newProgress(o.Progress, o.Label, offset, total)
-	_, cerr := io.Copy(io.MultiWriter(f, h, p), resp.Body)
+	c := &counter{report: report, e: progress.Event{Task: label, N: offset, Total: total, Verb: "downloading"}}
+	c.send(progress.Start)
+	_, cerr := io.Copy(io.MultiWriter(f, h, c), body)
 	ferr := f.Close()
-	p.done(cerr == nil && ferr == nil)
+	if cerr != nil || ferr != nil {
+		c.send(progress.Failed)
+	} else {
+		c.send(progress.Done)
+	}
 	if cerr != nil {
-		return "", "", fmt.Errorf("fetch %s: interrupted: %w", url, cerr)
+		return fmt.Errorf("interrupted: %w", cerr)
 	}
 	if ferr != nil {
-		return "", "", fmt.Errorf("fetch %s: %w", url, ferr)
+		return ferr
 	}
 	if total >= 0 {
 		if st, err := os.Stat(part); err == nil && st.Size() < total {
-			return "", "", fmt.Errorf("fetch %s: connection closed at byte %d of %d", url, st.Size(), total)
+			return fmt.Errorf("connection closed at byte %d of %d", st.Size(), total)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), serverSHA, nil
+	return nil
+}
+
+// counter reports the bytes written through it.
+type counter struct {
+	report progress.Func
+	e      progress.Event
+}
+
+func (c *counter) Write(b []byte) (int, error) {
+	c.e.N += int64(len(b))
+	c.send(progress.Update)
+	return len(b), nil
+}
+
+func (c *counter) send(s progress.State) {
+	if c.report != nil {
+		c.e.State = s
+		c.report(c.e)
+	}
 }
 
 // contentRangeStart parses "bytes START-END/TOTAL".

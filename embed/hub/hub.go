@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 // DefaultEndpoint is the Hugging Face Hub.
@@ -29,14 +30,14 @@ type File struct {
 
 // Request says what to download and where.
 type Request struct {
-	Endpoint string    // empty: $HF_ENDPOINT or DefaultEndpoint
-	Token    string    // empty: $HF_TOKEN; sent as "Authorization: Bearer <token>"
-	Repo     string    // e.g. "Xenova/clip-vit-base-patch32"
-	Revision string    // pinned commit (or branch); empty: "main"
-	Files    []File    // files to fetch
-	Dest     string    // empty: ModelDir(CacheDir(), Repo, Revision)
-	Progress io.Writer // progress output; nil for none
-	Offline  bool      // never touch the network: use the files present or fail
+	Endpoint string        // empty: $HF_ENDPOINT or DefaultEndpoint
+	Token    string        // empty: $HF_TOKEN; sent as "Authorization: Bearer <token>"
+	Repo     string        // e.g. "Xenova/clip-vit-base-patch32"
+	Revision string        // pinned commit (or branch); empty: "main"
+	Files    []File        // files to fetch
+	Dest     string        // empty: ModelDir(CacheDir(), Repo, Revision)
+	Progress progress.Func // progress reports; nil for none
+	Offline  bool          // never touch the network: use the files present or fail
 
 	Client *http.Client // nil: a client with proxies from the environment and set-up timeouts
 	Verify bool         // re-hash files already present instead of trusting their .sha256 sidecars
@@ -83,60 +84,41 @@ func FileURL(endpoint, repo, revision, file string) string {
 // request is offline.
 var ErrOffline = errors.New("model files missing and downloads are off")
 
+// MissingError is Download's error when files could not be had: offline
+// (Err is ErrOffline) or a failed download (Err says why). It names what a
+// person needs to put the files in place by hand; commands render it.
+type MissingError struct {
+	Repo, Revision string
+	Files          []string // the missing files, paths inside the repository
+	Dir            string   // where they belong
+	URL            string   // the folder they are downloaded from: {endpoint}/{repo}/resolve/{revision}/
+	Err            error
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%v: %s not in %s (from %s)", e.Err, strings.Join(e.Files, ", "), e.Dir, e.URL)
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
 // Download fetches the request's files into the destination directory and
 // returns that directory. Files already complete are skipped; partial files
-// are resumed. The error for a failed or offline download names the URL and
-// the directory where the files can be put by hand.
+// are resumed. A failed or offline download returns a *MissingError.
 func Download(ctx context.Context, r Request) (string, error) {
-	if err := validRepo(r.Repo); err != nil {
+	r, err := r.withDefaults()
+	if err != nil {
 		return "", err
 	}
-	if r.Endpoint == "" {
-		r.Endpoint = os.Getenv("HF_ENDPOINT")
-	}
-	if r.Endpoint == "" {
-		r.Endpoint = DefaultEndpoint
-	}
-	if r.Token == "" {
-		r.Token = os.Getenv("HF_TOKEN")
-	}
-	if r.Revision == "" {
-		r.Revision = "main"
-	}
-	if r.Dest == "" {
-		cache, err := CacheDir()
-		if err != nil {
-			return "", fmt.Errorf("download %s: %w", r.Repo, err)
-		}
-		r.Dest = ModelDir(cache, r.Repo, r.Revision)
-	}
-	if len(r.Files) == 0 {
-		return "", fmt.Errorf("download %s: no files requested", r.Repo)
-	}
-	for _, f := range r.Files {
-		if err := validPath(f.Path); err != nil {
-			return "", fmt.Errorf("download %s: %w", r.Repo, err)
-		}
-	}
-
-	var missing []File
-	for _, f := range r.Files {
-		ok, err := present(filepath.Join(r.Dest, filepath.FromSlash(f.Path)), f, r.Verify)
-		if err != nil {
-			return "", fmt.Errorf("download %s: %w", r.Repo, err)
-		}
-		if !ok {
-			missing = append(missing, f)
-		}
+	missing, err := r.missing()
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", r.Repo, err)
 	}
 	if len(missing) == 0 {
 		return r.Dest, nil
 	}
 	if r.Offline {
-		u := FileURL(r.Endpoint, r.Repo, r.Revision, missing[0].Path)
-		return "", fmt.Errorf("%w: %s is not in %s. %s", ErrOffline, missing[0].Path, r.Dest, byHand(r, missing, u))
+		return "", r.missingError(missing, ErrOffline)
 	}
-
 	header := http.Header{}
 	if r.Token != "" {
 		header.Set("Authorization", "Bearer "+r.Token)
@@ -157,7 +139,7 @@ func Download(ctx context.Context, r Request) (string, error) {
 			if ctx.Err() != nil {
 				return "", fmt.Errorf("download %s: %w", r.Repo, err)
 			}
-			return "", fmt.Errorf("download %s failed: %w. %s", r.Repo, err, byHand(r, missing, u))
+			return "", r.missingError(missing, err)
 		}
 		if err := WriteSidecar(dest, sum); err != nil {
 			return "", fmt.Errorf("download %s: %w", r.Repo, err)
@@ -166,14 +148,63 @@ func Download(ctx context.Context, r Request) (string, error) {
 	return r.Dest, nil
 }
 
-// byHand tells the user how to install the files without the downloader.
-func byHand(r Request, missing []File, failedURL string) string {
+// withDefaults checks r and fills in its defaults.
+func (r Request) withDefaults() (Request, error) {
+	if err := validRepo(r.Repo); err != nil {
+		return r, err
+	}
+	if r.Endpoint == "" {
+		r.Endpoint = os.Getenv("HF_ENDPOINT")
+	}
+	if r.Endpoint == "" {
+		r.Endpoint = DefaultEndpoint
+	}
+	if r.Token == "" {
+		r.Token = os.Getenv("HF_TOKEN")
+	}
+	if r.Revision == "" {
+		r.Revision = "main"
+	}
+	if r.Dest == "" {
+		cache, err := CacheDir()
+		if err != nil {
+			return r, fmt.Errorf("download %s: %w", r.Repo, err)
+		}
+		r.Dest = ModelDir(cache, r.Repo, r.Revision)
+	}
+	if len(r.Files) == 0 {
+		return r, fmt.Errorf("download %s: no files requested", r.Repo)
+	}
+	for _, f := range r.Files {
+		if err := validPath(f.Path); err != nil {
+			return r, fmt.Errorf("download %s: %w", r.Repo, err)
+		}
+	}
+	return r, nil
+}
+
+// missing lists the request's files that are not complete in Dest.
+func (r Request) missing() ([]File, error) {
+	var missing []File
+	for _, f := range r.Files {
+		ok, err := present(filepath.Join(r.Dest, filepath.FromSlash(f.Path)), f, r.Verify)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, f)
+		}
+	}
+	return missing, nil
+}
+
+func (r Request) missingError(missing []File, err error) *MissingError {
 	names := make([]string, len(missing))
 	for i, f := range missing {
 		names[i] = f.Path
 	}
-	return fmt.Sprintf("URL: %s. To install by hand, download %s from %s into %s (keeping sub-directories), or pass --model DIR with a directory that holds the model",
-		failedURL, strings.Join(names, ", "), FileURL(r.Endpoint, r.Repo, r.Revision, "<file>"), r.Dest)
+	base := strings.TrimRight(r.Endpoint, "/") + "/" + r.Repo + "/resolve/" + url.PathEscape(r.Revision) + "/"
+	return &MissingError{Repo: r.Repo, Revision: r.Revision, Files: names, Dir: r.Dest, URL: base, Err: err}
 }
 
 // present reports whether the file at p is complete.

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 const (
@@ -221,7 +223,7 @@ func TestDownload(t *testing.T) {
 			h.lfs, h.cutOnce, h.noRange = tc.lfs, tc.cut, tc.noRange
 			dest := filepath.Join(t.TempDir(), "model")
 			var prog bytes.Buffer
-			req := Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, tc.withSHA), Dest: dest, Progress: &prog}
+			req := Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, tc.withSHA), Dest: dest, Progress: progress.Writer(&prog)}
 			dir, err := Download(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -365,10 +367,19 @@ func TestDownloadOffline(t *testing.T) {
 		t.Fatalf("err = %v, want ErrOffline", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{endpoint + "/" + testRepo + "/resolve/" + testRev + "/", dest, "--model DIR", "onnx/vision_model.onnx"} {
+	for _, want := range []string{endpoint + "/" + testRepo + "/resolve/" + testRev + "/", dest, "onnx/vision_model.onnx"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("offline error lacks %q:\n%s", want, msg)
 		}
+	}
+	// Commands render the structured error (files, folder, URL) themselves;
+	// the URL appears once and never with a placeholder.
+	var me *MissingError
+	if !errors.As(err, &me) || me.Dir != dest || len(me.Files) != len(files) || me.URL != endpoint+"/"+testRepo+"/resolve/"+testRev+"/" {
+		t.Errorf("offline error %#v: want a *MissingError naming %d files, %s and the URL", me, len(files), dest)
+	}
+	if strings.Count(msg, endpoint) != 1 || strings.Contains(msg, "%3C") {
+		t.Errorf("offline error names the endpoint %d times (want once) or has an escaped placeholder:\n%s", strings.Count(msg, endpoint), msg)
 	}
 
 	// Files put there by hand are used offline; a wrong one is not.
@@ -402,10 +413,14 @@ func TestDownloadUnreachable(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{endpoint + "/" + testRepo + "/resolve/" + testRev + "/config.json", dest, "--model DIR"} {
+	for _, want := range []string{endpoint + "/" + testRepo + "/resolve/" + testRev + "/config.json", dest} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+	var me *MissingError
+	if !errors.As(err, &me) || me.Dir != dest || len(me.Files) != 1 || errors.Is(err, ErrOffline) {
+		t.Errorf("unreachable: %#v, want a *MissingError for config.json in %s, not ErrOffline", me, dest)
 	}
 }
 
@@ -456,39 +471,6 @@ func TestFileURL(t *testing.T) {
 		if got := FileURL(tc.endpoint, tc.repo, tc.rev, tc.path); got != tc.want {
 			t.Errorf("FileURL = %q, want %q", got, tc.want)
 		}
-	}
-}
-
-func TestProgress(t *testing.T) {
-	tests := []struct {
-		name  string
-		tty   bool
-		base  int64
-		total int64
-		want  []string
-	}{
-		{"plain", false, 0, 2 << 20, []string{"downloading f (2.0 MB)", "done f: 2.0 MB"}},
-		{"plain resume", false, 1 << 20, 2 << 20, []string{"resuming f at 1.0 MB (2.0 MB)", "done f: 2.0 MB"}},
-		{"plain unknown size", false, 0, -1, []string{"downloading f\n", "done f: 1.0 MB"}},
-		{"terminal", true, 0, 2 << 20, []string{"\rf [", "100.0%", "2.0 MB/2.0 MB", "MB/s", "\n"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			p := newProgress(&buf, "f", tc.base, tc.total)
-			p.tty = tc.tty
-			n := tc.total - tc.base
-			if n < 0 {
-				n = 1 << 20
-			}
-			p.Write(make([]byte, n))
-			p.done(true)
-			for _, w := range tc.want {
-				if !strings.Contains(buf.String(), w) {
-					t.Errorf("output %q lacks %q", buf.String(), w)
-				}
-			}
-		})
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"os"
 
 	"github.com/cliprag/cliprag/embed/onnx"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 func Example() {
 	ctx := context.Background()
 	// Finds the library (ONNXRUNTIME_LIB, system paths, cache) or fetches it.
-	if err := onnx.Init(ctx, onnx.LibraryOptions{Progress: os.Stderr}); err != nil {
+	if err := onnx.Init(ctx, onnx.LibraryOptions{Progress: progress.New(os.Stderr)}); err != nil {
 		log.Fatal(err)
 	}
 	s, err := onnx.NewSessionFromFile("testdata/matmul.onnx", onnx.SessionOptions{})

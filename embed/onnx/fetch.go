@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed/hub"
+	"github.com/cliprag/cliprag/progress"
 )
 
 // Official release downloads and the npm package, overridable for mirrors
@@ -132,9 +133,10 @@ type fetcher struct {
 	dest         string // final library path
 }
 
+// logf reports a one-off line about the fetch.
 func (f fetcher) logf(format string, args ...any) {
 	if f.opts.Progress != nil {
-		fmt.Fprintf(f.opts.Progress, format+"\n", args...)
+		f.opts.Progress(progress.Event{Task: "ONNX Runtime", State: progress.Note, Summary: fmt.Sprintf(format, args...)})
 	}
 }
 

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed/hub"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 // fakeLib is a stand-in for the shared library in download tests (which
@@ -234,7 +236,7 @@ func TestLocateEverythingFails(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var prog bytes.Buffer
-			tc.opts.Progress = &prog
+			tc.opts.Progress = progress.Writer(&prog)
 			l := &loader{want: fakeLib}
 			_, err := locate(context.Background(), tc.opts, noSystem("linux", "amd64"), l.try)
 			if !errors.Is(err, ErrLibraryNotFound) {
@@ -279,7 +281,7 @@ func TestFetchNPM(t *testing.T) {
 			srv.serveNPM(t, tgz, platformDir(tc.goos, tc.goarch), fakeLib)
 			cache := t.TempDir()
 			var prog bytes.Buffer
-			opts := LibraryOptions{CacheDir: cache, Progress: &prog, ReleaseURL: srv.srv.URL + "/rel", NPMRegistry: srv.srv.URL + "/npm"}
+			opts := LibraryOptions{CacheDir: cache, Progress: progress.Writer(&prog), ReleaseURL: srv.srv.URL + "/rel", NPMRegistry: srv.srv.URL + "/npm"}
 			l := &loader{want: fakeLib}
 			got, err := locate(context.Background(), opts, noSystem(tc.goos, tc.goarch), l.try)
 			if err != nil {
@@ -416,7 +418,7 @@ func TestFetchRelease(t *testing.T) {
 			cache := t.TempDir()
 			var prog bytes.Buffer
 			l := &loader{want: fakeLib}
-			got, err := locate(context.Background(), LibraryOptions{CacheDir: cache, Progress: &prog, ReleaseURL: srv.srv.URL + "/rel/", NPMRegistry: srv.srv.URL + "/npm"}, noSystem(tc.goos, tc.goarch), l.try)
+			got, err := locate(context.Background(), LibraryOptions{CacheDir: cache, Progress: progress.Writer(&prog), ReleaseURL: srv.srv.URL + "/rel/", NPMRegistry: srv.srv.URL + "/npm"}, noSystem(tc.goos, tc.goarch), l.try)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, prog.String())
 			}

@@ -14,11 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/cliprag/cliprag/progress"
 )
 
 // Version is the ONNX Runtime release that Init downloads when no library is
@@ -30,10 +31,10 @@ const EnvLibrary = "ONNXRUNTIME_LIB"
 
 // LibraryOptions says where to find the ONNX Runtime shared library.
 type LibraryOptions struct {
-	Path     string    // explicit library path; empty: ONNXRUNTIME_LIB, system paths, cache, download
-	CacheDir string    // cliprag's cache dir; empty: $CLIPRAG_CACHE or the OS user cache dir + "cliprag"
-	Progress io.Writer // download progress; nil for none
-	Offline  bool      // never download
+	Path     string        // explicit library path; empty: ONNXRUNTIME_LIB, system paths, cache, download
+	CacheDir string        // cliprag's cache dir; empty: $CLIPRAG_CACHE or the OS user cache dir + "cliprag"
+	Progress progress.Func // download progress; nil for none
+	Offline  bool          // never download
 
 	// ReleaseURL is the base URL of the official release archives; empty:
 	// $CLIPRAG_ORT_URL or https://github.com/microsoft/onnxruntime/releases/download.

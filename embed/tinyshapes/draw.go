@@ -90,40 +90,11 @@ func Draw(rng Rand, color, shape string, opt DrawOptions) image.Image {
 // side and lies wholly inside the centred square, so CLIP's centre crop keeps
 // it. The result is opaque and depends only on rng's values and opt.
 func Render(rng Rand, colorName, shape string, opt DrawOptions) (*image.NRGBA, error) {
-	base, ok := baseColors[colorName]
-	if !ok {
-		return nil, fmt.Errorf("tinyshapes: unknown colour %q (want one of %s)", colorName, strings.Join(Colors, ", "))
+	base, err := checkRender(colorName, shape, opt)
+	if err != nil {
+		return nil, err
 	}
-	if !contains(Shapes, shape) {
-		return nil, fmt.Errorf("tinyshapes: unknown shape %q (want one of %s)", shape, strings.Join(Shapes, ", "))
-	}
-	w, h := opt.Width, opt.Height
-	if w < 0 || h < 0 || w > MaxDrawSide || h > MaxDrawSide {
-		return nil, fmt.Errorf("tinyshapes: size %dx%d out of range (0–%d)", w, h, MaxDrawSide)
-	}
-	if opt.Scale < 0 || opt.Scale > 1 || math.IsNaN(opt.Scale) {
-		return nil, fmt.Errorf("tinyshapes: scale %v out of range [0, 1]", opt.Scale)
-	}
-	if opt.Blur < 0 || opt.Blur > 64 || math.IsNaN(opt.Blur) {
-		return nil, fmt.Errorf("tinyshapes: blur %v out of range [0, 64]", opt.Blur)
-	}
-	if math.IsNaN(opt.Rotate) || math.IsInf(opt.Rotate, 0) {
-		return nil, errors.New("tinyshapes: rotation is not a finite number")
-	}
-	switch {
-	case w == 0 && h == 0:
-		short := MinSide + int(rng.Float64()*float64(MaxSide-MinSide+1))
-		short = min(short, MaxSide)
-		long := min(int(math.Round(float64(short)*(1+(MaxAspect-1)*rng.Float64()))), MaxSide)
-		w, h = short, long
-		if rng.Float64() < 0.5 {
-			w, h = long, short
-		}
-	case w == 0:
-		w = h
-	case h == 0:
-		h = w
-	}
+	w, h := drawSize(rng, opt.Width, opt.Height)
 	short := float64(min(w, h))
 
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
@@ -166,10 +137,65 @@ func Render(rng Rand, colorName, shape string, opt DrawOptions) (*image.NRGBA, e
 	} else {
 		cover = func(x, y float64) float64 { return polygonCoverage(poly, x, y) }
 	}
-	x0, y0 := max(0, int(math.Floor(cx+minX))-2), max(0, int(math.Floor(cy+minY))-2)
-	x1, y1 := min(w, int(math.Ceil(cx+maxX))+2), min(h, int(math.Ceil(cy+maxY))+2)
-	for y := y0; y < y1; y++ {
-		for x := x0; x < x1; x++ {
+	box := image.Rect(int(math.Floor(cx+minX))-2, int(math.Floor(cy+minY))-2,
+		int(math.Ceil(cx+maxX))+2, int(math.Ceil(cy+maxY))+2).Intersect(img.Rect)
+	paint(img, box, c, cover)
+	if blur > 0 {
+		gaussianBlur(img, blur)
+	}
+	return img, nil
+}
+
+// checkRender checks Render's arguments and returns the colour's base RGB.
+func checkRender(colorName, shape string, opt DrawOptions) ([3]float64, error) {
+	base, ok := baseColors[colorName]
+	if !ok {
+		return base, fmt.Errorf("tinyshapes: unknown colour %q (want one of %s)", colorName, strings.Join(Colors, ", "))
+	}
+	if !contains(Shapes, shape) {
+		return base, fmt.Errorf("tinyshapes: unknown shape %q (want one of %s)", shape, strings.Join(Shapes, ", "))
+	}
+	w, h := opt.Width, opt.Height
+	if w < 0 || h < 0 || w > MaxDrawSide || h > MaxDrawSide {
+		return base, fmt.Errorf("tinyshapes: size %dx%d out of range (0–%d)", w, h, MaxDrawSide)
+	}
+	if opt.Scale < 0 || opt.Scale > 1 || math.IsNaN(opt.Scale) {
+		return base, fmt.Errorf("tinyshapes: scale %v out of range [0, 1]", opt.Scale)
+	}
+	if opt.Blur < 0 || opt.Blur > 64 || math.IsNaN(opt.Blur) {
+		return base, fmt.Errorf("tinyshapes: blur %v out of range [0, 64]", opt.Blur)
+	}
+	if math.IsNaN(opt.Rotate) || math.IsInf(opt.Rotate, 0) {
+		return base, errors.New("tinyshapes: rotation is not a finite number")
+	}
+	return base, nil
+}
+
+// drawSize is the image size for DrawOptions' Width and Height: random when
+// both are zero, square when one is.
+func drawSize(rng Rand, w, h int) (int, int) {
+	switch {
+	case w == 0 && h == 0:
+		short := MinSide + int(rng.Float64()*float64(MaxSide-MinSide+1))
+		short = min(short, MaxSide)
+		long := min(int(math.Round(float64(short)*(1+(MaxAspect-1)*rng.Float64()))), MaxSide)
+		w, h = short, long
+		if rng.Float64() < 0.5 {
+			w, h = long, short
+		}
+	case w == 0:
+		w = h
+	case h == 0:
+		h = w
+	}
+	return w, h
+}
+
+// paint blends colour c into img over box by the coverage cover gives at
+// each pixel centre.
+func paint(img *image.NRGBA, box image.Rectangle, c [3]float64, cover func(x, y float64) float64) {
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
 			a := cover(float64(x)+0.5, float64(y)+0.5)
 			if a <= 0 {
 				continue
@@ -180,10 +206,6 @@ func Render(rng Rand, colorName, shape string, opt DrawOptions) (*image.NRGBA, e
 			}
 		}
 	}
-	if blur > 0 {
-		gaussianBlur(img, blur)
-	}
-	return img, nil
 }
 
 func place(rng Rand, lo, hi, mid float64) float64 {

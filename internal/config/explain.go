@@ -1,0 +1,38 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cliprag/cliprag/embed/hub"
+	"github.com/cliprag/cliprag/internal/cli"
+)
+
+// ExplainError renders err for a person at a terminal when it is one the
+// commands explain in several lines, and reports whether it is. A model
+// whose files could not be had (*hub.MissingError) gives a short first line,
+// then the missing files, the folder they belong in, the URL they come from
+// (once) and the --model flag, each on its own line. Text from outside
+// (paths, the error's own text) is made printable with cli.Printable.
+func ExplainError(err error) (string, bool) {
+	var me *hub.MissingError
+	if !errors.As(err, &me) {
+		return "", false
+	}
+	p := cli.Printable
+	prefix := strings.TrimSuffix(err.Error(), me.Error())
+	var b strings.Builder
+	if errors.Is(me.Err, hub.ErrOffline) {
+		fmt.Fprintf(&b, "%s%v\n", p(prefix), me.Err)
+	} else {
+		fmt.Fprintf(&b, "%sdownload failed: %s\n", p(prefix), p(strings.Join(strings.Fields(me.Err.Error()), " ")))
+	}
+	fmt.Fprintf(&b, "  files:  %s\n", p(strings.Join(me.Files, ", ")))
+	fmt.Fprintf(&b, "  folder: %s (put the files there by hand, keeping sub-folders)\n", p(me.Dir))
+	if errors.Is(me.Err, hub.ErrOffline) {
+		fmt.Fprintf(&b, "  from:   %s\n", p(me.URL))
+	}
+	b.WriteString("  or pass --model DIR with a folder that holds the model")
+	return b.String(), true
+}
