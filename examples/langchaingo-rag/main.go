@@ -92,53 +92,9 @@ type settings struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("langchaingo-rag", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := config.Flags(fs)
-	if f := fs.Lookup("model"); f != nil {
-		f.Usage = strings.Replace(f.Usage, "default "+embed.DefaultModel, "default in this example "+defaultModel, 1)
-	}
-	if f := fs.Lookup("store"); f != nil {
-		f.Usage += " (default in this example: a temporary index, removed at exit)"
-	}
-	var s settings
-	fs.StringVar(&s.images, "images", defaultImages, "folder of images to index and search")
-	fs.StringVar(&s.question, "q", defaultQuestion, "the question")
-	fs.IntVar(&s.topK, "k", 3, "how many images to retrieve and send")
-	fs.IntVar(&s.thumb, "thumb", tools.ThumbnailMaxSide, "long side, in pixels, of the JPEG thumbnails sent to the LLM")
-	fs.StringVar(&s.llm, "llm", "auto", "LLM: auto (OpenAI-compatible if OPENAI_API_KEY or OPENAI_BASE_URL is set, else Ollama if OLLAMA_HOST or OLLAMA_MODEL is set, else none), openai, ollama or none (print the prompt)")
-	tags := fs.String("tags", "", "comma-separated zero-shot labels stored with each image at ingest (default with tiny-shapes: its 20 classes)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: langchaingo-rag [flags]\n\nIndexes -images, retrieves images for -q and asks an LLM about them.\n\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	cfg, s, explicit, err := parseArgs(args, stderr)
+	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: put the question in -q", fs.Args())
-	}
-	if err := cfg.Resolve(fs); err != nil {
-		return err
-	}
-	explicit := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	if _, ok := cfg.Dotenv("CLIPRAG_MODEL"); !ok && !explicit["model"] {
-		cfg.Model = defaultModel
-	}
-	if s.topK < 1 || s.topK > tools.MaxTopK {
-		return fmt.Errorf("-k %d: want 1 to %d", s.topK, tools.MaxTopK)
-	}
-	if s.thumb < 16 || s.thumb > tools.ResourceMaxSide {
-		return fmt.Errorf("-thumb %d: want 16 to %d pixels", s.thumb, tools.ResourceMaxSide)
-	}
-	for _, t := range strings.Split(*tags, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			s.tags = append(s.tags, t)
-		}
-	}
-	if len(s.tags) == 0 && cfg.Model == defaultModel {
-		s.tags = tinyshapes.Classes()
 	}
 	llm, kind, err := chooseLLM(cfg, s.llm)
 	if err != nil {
@@ -179,14 +135,78 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := lcr.NewRetriever(svc, lcr.WithTopK(s.topK))
-	docs, err := r.GetRelevantDocuments(ctx, s.question)
+	docs, thumbs, err := retrieve(ctx, svc, s, stdout)
 	if err != nil {
 		return err
 	}
+	return ask(ctx, llm, kind, BuildPrompt(s.question, docs, thumbs, kind), docs, stdout, stderr)
+}
+
+// parseArgs reads the flags and the shared settings, with this example's
+// defaults, and checks them. explicit lists the flags given.
+func parseArgs(args []string, stderr io.Writer) (*config.Config, settings, map[string]bool, error) {
+	var s settings
+	fs := flag.NewFlagSet("langchaingo-rag", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Flags(fs)
+	if f := fs.Lookup("model"); f != nil {
+		f.Usage = strings.Replace(f.Usage, "default "+embed.DefaultModel, "default in this example "+defaultModel, 1)
+	}
+	if f := fs.Lookup("store"); f != nil {
+		f.Usage += " (default in this example: a temporary index, removed at exit)"
+	}
+	fs.StringVar(&s.images, "images", defaultImages, "folder of images to index and search")
+	fs.StringVar(&s.question, "q", defaultQuestion, "the question")
+	fs.IntVar(&s.topK, "k", 3, "how many images to retrieve and send")
+	fs.IntVar(&s.thumb, "thumb", tools.ThumbnailMaxSide, "long side, in pixels, of the JPEG thumbnails sent to the LLM")
+	fs.StringVar(&s.llm, "llm", "auto", "LLM: auto (OpenAI-compatible if OPENAI_API_KEY or OPENAI_BASE_URL is set, else Ollama if OLLAMA_HOST or OLLAMA_MODEL is set, else none), openai, ollama or none (print the prompt)")
+	tags := fs.String("tags", "", "comma-separated zero-shot labels stored with each image at ingest (default with tiny-shapes: its 20 classes)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: langchaingo-rag [flags]\n\nIndexes -images, retrieves images for -q and asks an LLM about them.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, s, nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, s, nil, fmt.Errorf("unexpected arguments %q: put the question in -q", fs.Args())
+	}
+	if err := cfg.Resolve(fs); err != nil {
+		return nil, s, nil, err
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if _, ok := cfg.Dotenv("CLIPRAG_MODEL"); !ok && !explicit["model"] {
+		cfg.Model = defaultModel
+	}
+	if s.topK < 1 || s.topK > tools.MaxTopK {
+		return nil, s, nil, fmt.Errorf("-k %d: want 1 to %d", s.topK, tools.MaxTopK)
+	}
+	if s.thumb < 16 || s.thumb > tools.ResourceMaxSide {
+		return nil, s, nil, fmt.Errorf("-thumb %d: want 16 to %d pixels", s.thumb, tools.ResourceMaxSide)
+	}
+	for _, t := range strings.Split(*tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			s.tags = append(s.tags, t)
+		}
+	}
+	if len(s.tags) == 0 && cfg.Model == defaultModel {
+		s.tags = tinyshapes.Classes()
+	}
+	return cfg, s, explicit, nil
+}
+
+// retrieve asks the retriever for the question's images and their
+// thumbnails, and prints what it found.
+func retrieve(ctx context.Context, svc *tools.Service, s settings, stdout io.Writer) ([]schema.Document, [][]byte, error) {
+	r := lcr.NewRetriever(svc, lcr.WithTopK(s.topK))
+	docs, err := r.GetRelevantDocuments(ctx, s.question)
+	if err != nil {
+		return nil, nil, err
+	}
 	thumbs, err := r.Thumbnails(ctx, docs, s.thumb)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	fmt.Fprintf(stdout, "Retrieved %d images for %q:\n", len(docs), s.question)
 	for i, d := range docs {
@@ -194,7 +214,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 
-	msgs := BuildPrompt(s.question, docs, thumbs, kind)
+	return docs, thumbs, nil
+}
+
+// ask sends msgs to the LLM and prints its answer, or prints the prompt
+// when there is no LLM.
+func ask(ctx context.Context, llm llms.Model, kind string, msgs []llms.MessageContent, docs []schema.Document, stdout, stderr io.Writer) error {
 	if llm == nil {
 		fmt.Fprintln(stdout, "No LLM configured (set OPENAI_API_KEY/OPENAI_BASE_URL/OPENAI_MODEL or OLLAMA_HOST/OLLAMA_MODEL); the prompt that would be sent:")
 		fmt.Fprintln(stdout)

@@ -367,24 +367,8 @@ func cmdIngest(args []string) error {
 		}
 	}
 	if *compare {
-		dur := time.Duration(*secs * float64(time.Second))
-		n, d, err := decodeRate(files, *workers, dur, 2**workers)
-		if err != nil {
+		if err := measureStages(ctx, m, files, *workers, *threads, *batch, *secs, r.Metrics); err != nil {
 			return err
-		}
-		dec := float64(n) / d.Seconds()
-		n, d, err = modelRate(ctx, m, *batch, dur)
-		if err != nil {
-			return err
-		}
-		mod := float64(n) / d.Seconds()
-		r.Metrics["decode_per_sec"], r.Metrics["model_per_sec"] = dec, mod
-		// When both stages use every core, the best a pipeline can do is to
-		// keep the CPUs busy: per-image costs add up. When each has cores of
-		// its own, the slower stage sets the pace.
-		r.Metrics["bound_per_sec"] = 1 / (1/dec + 1/mod)
-		if t := *threads; t > 0 && *workers+t <= cores() {
-			r.Metrics["bound_per_sec"] = min(dec, mod)
 		}
 	}
 	r.Metrics["rss_before_bytes"] = vmHWM()
@@ -398,33 +382,16 @@ func cmdIngest(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer f.Close()
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
 	r.LoadBeg = loadAvg()
 	stopSampling := sampleHeap()
 	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: paths, Workers: *workers, BatchSize: *batch})
-	if *cpuprofile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	r.LoadEnd = loadAvg()
-	// Memory with the store still open: the peak so far, the heap the Go
-	// runtime holds (≈ its peak), and what is live after a collection.
-	r.Metrics["rss_peak_bytes"] = vmHWM()
-	r.Metrics["go_heap_max_bytes"], r.Metrics["go_heap_max_at"] = stopSampling()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	r.Metrics["go_heap_sys_bytes"] = float64(ms.HeapSys)
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	r.Metrics["go_heap_live_bytes"] = float64(ms.HeapAlloc)
+	memoryAfter(r.Metrics, stopSampling)
 	if *memprofile != "" && err == nil {
 		err = writeHeapProfile(*memprofile)
 	}
@@ -444,6 +411,62 @@ func cmdIngest(args []string) error {
 		r.Metrics["ratio_to_bound"] = r.PerSec / r.Metrics["bound_per_sec"]
 	}
 	return emit(w, r)
+}
+
+// measureStages measures decode alone and the model alone on files, for
+// -compare, and the pipeline's bound from them, into metrics.
+func measureStages(ctx context.Context, m *embed.Model, files []string, workers, threads, batch int, secs float64, metrics map[string]float64) error {
+	dur := time.Duration(secs * float64(time.Second))
+	n, d, err := decodeRate(files, workers, dur, 2*workers)
+	if err != nil {
+		return err
+	}
+	dec := float64(n) / d.Seconds()
+	n, d, err = modelRate(ctx, m, batch, dur)
+	if err != nil {
+		return err
+	}
+	mod := float64(n) / d.Seconds()
+	metrics["decode_per_sec"], metrics["model_per_sec"] = dec, mod
+	// When both stages use every core, the best a pipeline can do is to
+	// keep the CPUs busy: per-image costs add up. When each has cores of
+	// its own, the slower stage sets the pace.
+	metrics["bound_per_sec"] = 1 / (1/dec + 1/mod)
+	if threads > 0 && workers+threads <= cores() {
+		metrics["bound_per_sec"] = min(dec, mod)
+	}
+	return nil
+}
+
+// startCPUProfile starts a CPU profile into path ("" for none) and returns
+// the function that stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// memoryAfter records memory with the store still open: the peak so far,
+// the heap the Go runtime holds (≈ its peak), and what is live after a
+// collection.
+func memoryAfter(metrics map[string]float64, stopSampling func() (float64, float64)) {
+	metrics["rss_peak_bytes"] = vmHWM()
+	metrics["go_heap_max_bytes"], metrics["go_heap_max_at"] = stopSampling()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	metrics["go_heap_sys_bytes"] = float64(ms.HeapSys)
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	metrics["go_heap_live_bytes"] = float64(ms.HeapAlloc)
 }
 
 // sampleHeap samples the Go heap (live and not yet collected objects) every
