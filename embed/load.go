@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -48,11 +47,13 @@ type options struct {
 	token      string
 	log        io.Writer
 	textCache  int
+	ortURL     string // ONNX Runtime release archives; "": the official ones
+	npm        string // npm registry for onnxruntime-node; "": registry.npmjs.org
 	padContext bool // pad text to the context length even where the graph allows less (tests)
 }
 
 // WithCacheDir sets cliprag's cache directory (downloaded models and the ONNX
-// Runtime library). Default: $CLIPRAG_CACHE, else the OS user cache dir + "cliprag".
+// Runtime library). Default: the OS user cache dir + "cliprag".
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithDevice selects "cpu" (default) or "cuda". CUDA falls back to the CPU,
@@ -77,18 +78,27 @@ func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = p
 // WithOffline forbids network access: registry models must already be in the cache.
 func WithOffline(offline bool) Option { return func(o *options) { o.offline = offline } }
 
-// WithLibrary sets the path of the ONNX Runtime shared library.
+// WithLibrary sets the path of the ONNX Runtime shared library; default:
+// search the system, then the cache, then download (see package embed/onnx).
 func WithLibrary(path string) Option { return func(o *options) { o.library = path } }
+
+// WithRuntimeDownload sets where ONNX Runtime is downloaded from when no
+// library is found: the base URL of the official release archives and the
+// npm registry that serves onnxruntime-node (mirrors); empty keeps the
+// default.
+func WithRuntimeDownload(releaseURL, npmRegistry string) Option {
+	return func(o *options) { o.ortURL, o.npm = releaseURL, npmRegistry }
+}
 
 // WithMaxPixels sets the largest declared width×height an image file may
 // have; 0 keeps the preprocessor's default (100 megapixels).
 func WithMaxPixels(n int64) Option { return func(o *options) { o.maxPixels = n } }
 
 // WithEndpoint sets the Hugging Face endpoint models are downloaded from;
-// default $HF_ENDPOINT, else https://huggingface.co.
+// default https://huggingface.co (hub.DefaultEndpoint).
 func WithEndpoint(url string) Option { return func(o *options) { o.endpoint = url } }
 
-// WithToken sets the Hugging Face access token; default $HF_TOKEN.
+// WithToken sets the Hugging Face access token; default none.
 func WithToken(token string) Option { return func(o *options) { o.token = token } }
 
 // WithLog sets where notices (such as a CUDA fallback) go; default os.Stderr.
@@ -127,14 +137,7 @@ func (o *options) cache() (string, error) {
 	if o.cacheDir != "" {
 		return o.cacheDir, nil
 	}
-	if d := os.Getenv("CLIPRAG_CACHE"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("find a cache directory (set CLIPRAG_CACHE): %w", err)
-	}
-	return filepath.Join(d, "cliprag"), nil
+	return hub.CacheDir()
 }
 
 // Load opens a model. ref is a registry name (see Models; "" means
@@ -227,21 +230,13 @@ func resolve(ctx context.Context, ref string, o *options) (resolved, error) {
 
 // download fetches a registry model into the cache and returns its directory.
 func download(ctx context.Context, e RegistryEntry, cache string, o *options) (string, error) {
-	endpoint := o.endpoint
-	if endpoint == "" {
-		endpoint = os.Getenv("HF_ENDPOINT")
-	}
-	token := o.token
-	if token == "" {
-		token = os.Getenv("HF_TOKEN")
-	}
 	var files []hub.File
 	for _, f := range e.DownloadFiles(o.quantized) {
 		files = append(files, hub.File{Path: f, SHA256: e.SHA256[f]})
 	}
 	dir, err := hub.Download(ctx, hub.Request{
-		Endpoint: endpoint,
-		Token:    token,
+		Endpoint: o.endpoint,
+		Token:    o.token,
 		Repo:     e.Repo,
 		Revision: e.Revision,
 		Files:    files,
@@ -261,7 +256,8 @@ func download(ctx context.Context, e RegistryEntry, cache string, o *options) (s
 
 // startRuntime loads the ONNX Runtime library (once per process).
 func startRuntime(ctx context.Context, o *options) error {
-	libOpts := onnx.LibraryOptions{Path: o.library, Progress: o.progress, Offline: o.offline}
+	libOpts := onnx.LibraryOptions{Path: o.library, Progress: o.progress, Offline: o.offline,
+		ReleaseURL: o.ortURL, NPMRegistry: o.npm}
 	if cache, err := o.cache(); err == nil {
 		libOpts.CacheDir = cache
 	}

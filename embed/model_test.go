@@ -25,7 +25,7 @@ import (
 // no library is found it skips, unless CI=true, where it fails.
 func requireRuntime(tb testing.TB) {
 	tb.Helper()
-	err := onnx.Init(context.Background(), onnx.LibraryOptions{Offline: true})
+	err := onnx.Init(context.Background(), onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Offline: true})
 	if err == nil {
 		return
 	}
@@ -55,6 +55,10 @@ func tiny(tb testing.TB) *embed.Model {
 }
 
 func TestMain(m *testing.M) {
+	// The library from ONNXRUNTIME_LIB (the tests' configuration), for the
+	// examples, which call Load without options; tests that need it check
+	// with requireRuntime.
+	_ = onnx.Init(context.Background(), onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Offline: true})
 	code := m.Run()
 	if tinyModel != nil {
 		tinyModel.Close()

@@ -1,5 +1,5 @@
-// Package hub downloads model files from the Hugging Face Hub (or a mirror
-// named by HF_ENDPOINT) into cliprag's cache, with resume, sha256 checks and
+// Package hub downloads model files from the Hugging Face Hub (or a mirror)
+// into cliprag's cache, with resume, sha256 checks and
 // a progress display. Fetch, the single-file downloader underneath, is also
 // used to fetch the ONNX Runtime library.
 package hub
@@ -43,15 +43,13 @@ type Request struct {
 	Verify bool         // re-hash files already present instead of trusting their .sha256 sidecars
 }
 
-// CacheDir is cliprag's cache directory: $CLIPRAG_CACHE, or the OS user
-// cache directory + "cliprag".
+// CacheDir is cliprag's default cache directory: the OS user cache
+// directory + "cliprag". (The commands' configuration lets CLIPRAG_CACHE
+// or -cache-dir replace it.)
 func CacheDir() (string, error) {
-	if d := os.Getenv("CLIPRAG_CACHE"); d != "" {
-		return d, nil
-	}
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("find cache directory (set CLIPRAG_CACHE): %w", err)
+		return "", fmt.Errorf("find a cache directory: %w", err)
 	}
 	return filepath.Join(d, "cliprag"), nil
 }
@@ -154,13 +152,7 @@ func (r Request) withDefaults() (Request, error) {
 		return r, err
 	}
 	if r.Endpoint == "" {
-		r.Endpoint = os.Getenv("HF_ENDPOINT")
-	}
-	if r.Endpoint == "" {
 		r.Endpoint = DefaultEndpoint
-	}
-	if r.Token == "" {
-		r.Token = os.Getenv("HF_TOKEN")
 	}
 	if r.Revision == "" {
 		r.Revision = "main"

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,7 +266,6 @@ func TestDownloadToken(t *testing.T) {
 	h, srv := newFakeHub(t, files)
 	h.token = "hf_secret"
 	dest := t.TempDir()
-	t.Setenv("HF_TOKEN", "")
 	req := Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, false), Dest: dest}
 	_, err := Download(context.Background(), req)
 	var he *HTTPError
@@ -289,15 +289,8 @@ func TestDownloadToken(t *testing.T) {
 		}
 		checkDir(t, dest, files)
 	})
-	t.Run("HF_TOKEN env", func(t *testing.T) {
-		t.Setenv("HF_TOKEN", "hf_secret")
-		r := req
-		r.Dest = t.TempDir()
-		if _, err := Download(context.Background(), r); err != nil {
-			t.Fatal(err)
-		}
-		checkDir(t, r.Dest, files)
-	})
+	// HF_TOKEN reaches Token through the commands' configuration
+	// (tools/config TestEnvReachesDownloads).
 }
 
 func TestDownloadHashMismatch(t *testing.T) {
@@ -338,16 +331,21 @@ func TestDownloadHashMismatch(t *testing.T) {
 	}
 }
 
-func TestDownloadEndpointEnv(t *testing.T) {
+// TestDownloadDefaults leaves Dest empty: the files go into ModelDir of the
+// default cache, which the test points at a temporary folder.
+func TestDownloadDefaults(t *testing.T) {
 	files := map[string][]byte{"config.json": []byte(`{"x": 2}`)}
 	h, srv := newFakeHub(t, files)
-	t.Setenv("HF_ENDPOINT", srv.URL)
-	t.Setenv("CLIPRAG_CACHE", t.TempDir())
-	dir, err := Download(context.Background(), Request{Repo: testRepo, Revision: testRev, Files: fileList(files, false)})
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache) // os.UserCacheDir on Linux
+	if runtime.GOOS != "linux" {
+		t.Skip("the default cache is redirected with XDG_CACHE_HOME only on Linux")
+	}
+	dir, err := Download(context.Background(), Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, false)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(os.Getenv("CLIPRAG_CACHE"), "models", "cliprag--tiny-test", testRev)
+	want := filepath.Join(cache, "cliprag", "models", "cliprag--tiny-test", testRev)
 	if dir != want {
 		t.Errorf("dir = %q, want %q", dir, want)
 	}
@@ -497,8 +495,8 @@ func TestDownloadTinyModel(t *testing.T) {
 	}
 	h, srv := newFakeHub(t, files)
 	h.lfs, h.cutOnce = true, true
-	t.Setenv("CLIPRAG_CACHE", t.TempDir())
-	dir, err := Download(context.Background(), Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, false)})
+	dest := ModelDir(t.TempDir(), testRepo, testRev)
+	dir, err := Download(context.Background(), Request{Endpoint: srv.URL, Repo: testRepo, Revision: testRev, Files: fileList(files, false), Dest: dest})
 	if err != nil {
 		t.Fatal(err)
 	}

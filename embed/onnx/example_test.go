@@ -13,8 +13,9 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	// Finds the library (ONNXRUNTIME_LIB, system paths, cache) or fetches it.
-	if err := onnx.Init(ctx, onnx.LibraryOptions{Progress: progress.New(os.Stderr)}); err != nil {
+	// Loads the library at Path; with Path empty it searches the system
+	// paths and the cache, or fetches it.
+	if err := onnx.Init(ctx, onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Progress: progress.New(os.Stderr)}); err != nil {
 		log.Fatal(err)
 	}
 	s, err := onnx.NewSessionFromFile("testdata/matmul.onnx", onnx.SessionOptions{})

@@ -29,7 +29,8 @@ import (
 const (
 	defaultReleaseURL  = "https://github.com/microsoft/onnxruntime/releases/download"
 	defaultNPMRegistry = "https://registry.npmjs.org"
-	// EnvReleaseURL overrides the base URL of the official release archives.
+	// EnvReleaseURL is the environment variable the commands read a mirror
+	// of the official release archives from (into LibraryOptions.ReleaseURL).
 	EnvReleaseURL = "CLIPRAG_ORT_URL"
 	npmPackage    = "onnxruntime-node"
 )
@@ -67,17 +68,12 @@ func releaseBase(opts LibraryOptions) string {
 	if opts.ReleaseURL != "" {
 		return strings.TrimRight(opts.ReleaseURL, "/")
 	}
-	if u := os.Getenv(EnvReleaseURL); u != "" {
-		return strings.TrimRight(u, "/")
-	}
 	return defaultReleaseURL
 }
 
 func npmRegistry(opts LibraryOptions) string {
-	for _, r := range []string{opts.NPMRegistry, os.Getenv("NPM_CONFIG_REGISTRY"), os.Getenv("npm_config_registry")} {
-		if r != "" {
-			return strings.TrimRight(r, "/")
-		}
+	if opts.NPMRegistry != "" {
+		return strings.TrimRight(opts.NPMRegistry, "/")
 	}
 	return defaultNPMRegistry
 }

@@ -174,21 +174,14 @@ func libCacheDir(root, goos, goarch string) string {
 // order until one succeeds. It returns the path that worked.
 func locate(ctx context.Context, opts LibraryOptions, s search, try func(string) error) (string, error) {
 	if opts.Path != "" {
+		if _, err := os.Stat(opts.Path); err != nil {
+			return "", fmt.Errorf("load ONNX Runtime library %s (LibraryOptions.Path): %w", opts.Path, err)
+		}
 		if err := try(opts.Path); err != nil {
 			return "", fmt.Errorf("load ONNX Runtime library %s (LibraryOptions.Path): %w", opts.Path, err)
 		}
 		return opts.Path, nil
 	}
-	if p := os.Getenv(EnvLibrary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("load ONNX Runtime library from %s=%s: %w", EnvLibrary, p, err)
-		}
-		if err := try(p); err != nil {
-			return "", fmt.Errorf("load ONNX Runtime library from %s=%s: %w", EnvLibrary, p, err)
-		}
-		return p, nil
-	}
-
 	var tried []string
 	for _, p := range s.systemCandidates() {
 		err := try(p)

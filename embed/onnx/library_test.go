@@ -173,7 +173,6 @@ func (l *loader) try(p string) error {
 }
 
 func TestLocateOrder(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "a", "libonnxruntime.so.1")
 	good := filepath.Join(dir, "b", "libonnxruntime.so")
@@ -203,24 +202,21 @@ func TestLocateOrder(t *testing.T) {
 			t.Errorf("err = %v, tried %v; want a LibraryOptions.Path error after one try", err, l.tried)
 		}
 	})
-	t.Run("env var", func(t *testing.T) {
-		t.Setenv(EnvLibrary, good)
+	t.Run("explicit path skips the search", func(t *testing.T) {
 		l := &loader{want: fakeLib}
-		got, err := locate(context.Background(), LibraryOptions{Offline: true}, s, l.try)
+		got, err := locate(context.Background(), LibraryOptions{Path: good, Offline: true}, s, l.try)
 		if err != nil || got != good || len(l.tried) != 1 {
 			t.Errorf("got %q, %v, tried %v", got, err, l.tried)
 		}
-		t.Setenv(EnvLibrary, filepath.Join(dir, "missing.so"))
-		_, err = locate(context.Background(), LibraryOptions{Offline: true}, s, l.try)
-		if err == nil || !strings.Contains(err.Error(), EnvLibrary+"=") {
-			t.Errorf("missing env library: err = %v, want it to name %s", err, EnvLibrary)
+		missing := filepath.Join(dir, "missing.so")
+		_, err = locate(context.Background(), LibraryOptions{Path: missing, Offline: true}, s, l.try)
+		if err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("missing library: err = %v, want it to name %s", err, missing)
 		}
 	})
 }
 
 func TestLocateEverythingFails(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
-	t.Setenv(EnvReleaseURL, "")
 	srv := newORTServer(t) // serves nothing: every download is a 404
 	cache := t.TempDir()
 	tests := []struct {
@@ -262,7 +258,6 @@ func TestLocateEverythingFails(t *testing.T) {
 }
 
 func TestFetchNPM(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
 	tests := []struct {
 		goos, goarch string
 		member       string
@@ -340,28 +335,25 @@ func TestFetchNPM(t *testing.T) {
 	}
 }
 
-func TestFetchNPMEnvRegistryAndNoMetadata(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
+func TestFetchNPMMirrorAndNoMetadata(t *testing.T) {
 	srv := newORTServer(t)
 	tgz := makeTgz(t, map[string][]byte{"package/bin/napi-v6/linux/x64/libonnxruntime.so.1": fakeLib})
 	pin(t, integrityOf(tgz), map[string]string{"linux-x64": hexSHA256(fakeLib)})
 	// Only the tarball, at the conventional path; no metadata document.
 	srv.set("/mirror/onnxruntime-node/-/onnxruntime-node-"+Version+".tgz", tgz)
-	t.Setenv("NPM_CONFIG_REGISTRY", srv.srv.URL+"/mirror/")
-	t.Setenv(EnvReleaseURL, srv.srv.URL+"/none")
 	l := &loader{want: fakeLib}
-	if _, err := locate(context.Background(), LibraryOptions{CacheDir: t.TempDir()}, noSystem("linux", "amd64"), l.try); err != nil {
+	opts := LibraryOptions{CacheDir: t.TempDir(), NPMRegistry: srv.srv.URL + "/mirror/", ReleaseURL: srv.srv.URL + "/none"}
+	if _, err := locate(context.Background(), opts, noSystem("linux", "amd64"), l.try); err != nil {
 		t.Fatal(err)
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.hits["/none/v"+Version+"/onnxruntime-linux-x64-"+Version+".tgz"] != 1 {
-		t.Errorf("release URL from %s not tried: hits %v", EnvReleaseURL, srv.hits)
+		t.Errorf("release URL from ReleaseURL not tried: hits %v", srv.hits)
 	}
 }
 
 func TestFetchNPMBadIntegrity(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
 	tests := []struct {
 		name string
 		pins func(tgz []byte) (string, map[string]string)
@@ -396,7 +388,6 @@ func TestFetchNPMBadIntegrity(t *testing.T) {
 }
 
 func TestFetchRelease(t *testing.T) {
-	t.Setenv(EnvLibrary, "")
 	tests := []struct {
 		goos, goarch string
 		path, member string
@@ -450,7 +441,6 @@ func TestFetchRealNPMTarball(t *testing.T) {
 	if err != nil {
 		t.Skipf("dev-only test: %s not present", real)
 	}
-	t.Setenv(EnvLibrary, "")
 	srv := newORTServer(t)
 	srv.set("/npm/onnxruntime-node/-/onnxruntime-node-"+Version+".tgz", tgz)
 	cache := t.TempDir()

@@ -2,10 +2,12 @@
 // rest of cliprag: it finds or fetches the shared library, opens sessions and
 // runs them. No other package imports onnxruntime_go.
 //
-// The library is looked up in this order: LibraryOptions.Path, the
-// ONNXRUNTIME_LIB environment variable, the system library paths, and
-// cliprag's cache ($CLIPRAG_CACHE or the OS user cache dir + "cliprag", in
-// onnxruntime/<version>/<os>-<arch>/). When it is nowhere, Init downloads
+// The library is looked up in this order: LibraryOptions.Path, the system
+// library paths, and cliprag's cache (LibraryOptions.CacheDir, default the
+// OS user cache dir + "cliprag", in onnxruntime/<version>/<os>-<arch>/).
+// The package reads no settings of its own from the environment: the
+// commands' configuration maps ONNXRUNTIME_LIB (EnvLibrary), CLIPRAG_CACHE,
+// CLIPRAG_ORT_URL (EnvReleaseURL) and NPM_CONFIG_REGISTRY to these options. When it is nowhere, Init downloads
 // ONNX Runtime Version into the cache, from the official GitHub release or,
 // failing that, from the npm registry's onnxruntime-node package.
 package onnx
@@ -26,22 +28,23 @@ import (
 // installed. onnxruntime_go v1.27 needs a library of version 1.24 or newer.
 const Version = "1.24.3"
 
-// EnvLibrary is the environment variable naming the shared library to load.
+// EnvLibrary is the environment variable the commands read the shared
+// library's path from (into LibraryOptions.Path).
 const EnvLibrary = "ONNXRUNTIME_LIB"
 
 // LibraryOptions says where to find the ONNX Runtime shared library.
 type LibraryOptions struct {
-	Path     string        // explicit library path; empty: ONNXRUNTIME_LIB, system paths, cache, download
-	CacheDir string        // cliprag's cache dir; empty: $CLIPRAG_CACHE or the OS user cache dir + "cliprag"
+	Path     string        // explicit library path; empty: system paths, cache, download
+	CacheDir string        // cliprag's cache dir; empty: the OS user cache dir + "cliprag"
 	Progress progress.Func // download progress; nil for none
 	Offline  bool          // never download
 
 	// ReleaseURL is the base URL of the official release archives; empty:
-	// $CLIPRAG_ORT_URL or https://github.com/microsoft/onnxruntime/releases/download.
+	// https://github.com/microsoft/onnxruntime/releases/download.
 	// The archive is fetched from <ReleaseURL>/v<Version>/<archive name>.
 	ReleaseURL string
 	// NPMRegistry is the npm registry to fetch onnxruntime-node from; empty:
-	// $NPM_CONFIG_REGISTRY, $npm_config_registry or https://registry.npmjs.org.
+	// https://registry.npmjs.org.
 	NPMRegistry string
 }
 

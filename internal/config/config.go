@@ -36,6 +36,12 @@ type Config struct {
 	QdrantAPIKey string // API key for Qdrant
 	EnvFile      string // the .env file read; empty: ./.env if present
 
+	// Read from the environment (or .env) only, with no flag.
+	HFEndpoint    string // $HF_ENDPOINT: Hugging Face mirror; empty: huggingface.co
+	HFToken       string // $HF_TOKEN: Hugging Face access token
+	ORTReleaseURL string // $CLIPRAG_ORT_URL: mirror of ONNX Runtime's release archives
+	NPMRegistry   string // $NPM_CONFIG_REGISTRY or $npm_config_registry: npm registry for onnxruntime-node
+
 	// ReadOnly is set by front ends that only search (not a user setting).
 	ReadOnly bool
 
@@ -117,6 +123,18 @@ func registryNames() string {
 	return strings.Join(names, ", ")
 }
 
+// envOnly are settings with no flag: the first of envs found in the
+// environment, else in the .env file, sets the value.
+var envOnly = []struct {
+	envs []string
+	set  func(c *Config, v string)
+}{
+	{[]string{"HF_ENDPOINT"}, func(c *Config, v string) { c.HFEndpoint = v }},
+	{[]string{"HF_TOKEN"}, func(c *Config, v string) { c.HFToken = v }},
+	{[]string{"CLIPRAG_ORT_URL"}, func(c *Config, v string) { c.ORTReleaseURL = v }},
+	{[]string{"NPM_CONFIG_REGISTRY", "npm_config_registry"}, func(c *Config, v string) { c.NPMRegistry = v }},
+}
+
 // Flags registers the shared settings on fs and returns the Config they fill.
 // Call Resolve after fs.Parse.
 func Flags(fs *flag.FlagSet) *Config {
@@ -171,6 +189,11 @@ func (c *Config) Resolve(fs *flag.FlagSet) error {
 		}
 		if err := s.set(c, v); err != nil {
 			return err
+		}
+	}
+	for _, s := range envOnly {
+		if v, ok := lookup(s.envs, dotenv); ok {
+			s.set(c, v)
 		}
 	}
 	return c.resolveBound(fs, explicit, dotenv)
@@ -233,6 +256,22 @@ func (c *Config) resolveBound(fs *flag.FlagSet, explicit map[string]string, dote
 // ModelGiven reports whether the model was configured (by flag,
 // environment or .env) rather than left at embed.DefaultModel.
 func (c *Config) ModelGiven() bool { return c.modelGiven }
+
+// lookup returns the first of names set in the environment, else the
+// first set in dotenv.
+func lookup(names []string, dotenv map[string]string) (string, bool) {
+	for _, n := range names {
+		if v, ok := os.LookupEnv(n); ok {
+			return v, true
+		}
+	}
+	for _, n := range names {
+		if v, ok := dotenv[n]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
 
 // FromEnv returns the settings from the environment, .env and defaults, for
 // programs without flags.

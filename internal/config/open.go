@@ -18,6 +18,9 @@ func (c *Config) OpenModel(ctx context.Context, progress io.Writer) (*embed.Mode
 		embed.WithThreads(c.Threads),
 		embed.WithQuantized(c.Quantized),
 		embed.WithOffline(c.Offline),
+		embed.WithEndpoint(c.HFEndpoint),
+		embed.WithToken(c.HFToken),
+		embed.WithRuntimeDownload(c.ORTReleaseURL, c.NPMRegistry),
 	}
 	if c.CacheDir != "" {
 		opts = append(opts, embed.WithCacheDir(c.CacheDir))

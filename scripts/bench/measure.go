@@ -216,7 +216,7 @@ func median(v []float64) float64 {
 
 // loadModel loads ref (a registry name or a model directory).
 func loadModel(ctx context.Context, ref string, threads, batch int) (*embed.Model, error) {
-	opts := []embed.Option{embed.WithOffline(true)}
+	opts := []embed.Option{embed.WithOffline(true), embed.WithLibrary(os.Getenv(onnx.EnvLibrary))}
 	if threads > 0 {
 		opts = append(opts, embed.WithThreads(threads))
 	}
@@ -534,7 +534,7 @@ func dirSize(dir string) int64 {
 // the library, as the model commands do).
 func versions(ctx context.Context) (goVer, ortVer string) {
 	goVer = runtime.Version()
-	if err := onnx.Init(ctx, onnx.LibraryOptions{Offline: true}); err != nil {
+	if err := onnx.Init(ctx, onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Offline: true}); err != nil {
 		return goVer, "unknown (" + err.Error() + ")"
 	}
 	return goVer, onnx.RuntimeVersion() + " (" + onnx.LibraryPath() + ")"

@@ -75,7 +75,7 @@ func benchModel(b *testing.B) *embed.Model {
 	if dir == "" {
 		return toolstest.Model(b)
 	}
-	m, err := embed.Load(context.Background(), dir, embed.WithOffline(true))
+	m, err := embed.Load(context.Background(), dir, embed.WithOffline(true), embed.WithLibrary(os.Getenv("ONNXRUNTIME_LIB")))
 	if err != nil {
 		b.Fatalf("load %s: %v", dir, err)
 	}

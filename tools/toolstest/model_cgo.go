@@ -5,10 +5,12 @@ package toolstest
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/onnx"
 )
 
 var (
@@ -24,8 +26,10 @@ var (
 // model, the reason to skip and a nil error.
 func LoadModel() (m *embed.Model, skip string, err error) {
 	modelOnce.Do(func() {
-		// embed.Load's errors name the model.
-		model, modelErr = embed.Load(context.Background(), ModelRef(), embed.WithThreads(2))
+		// embed.Load's errors name the model. The runtime library comes
+		// from ONNXRUNTIME_LIB, as the commands' configuration reads it.
+		model, modelErr = embed.Load(context.Background(), ModelRef(), embed.WithThreads(2),
+			embed.WithLibrary(os.Getenv(onnx.EnvLibrary)))
 		if modelErr != nil && RuntimeMissing(modelErr.Error()) {
 			modelSkip = fmt.Sprintf("ONNX Runtime not available (run scripts/onnxruntime.sh and set ONNXRUNTIME_LIB): %v", modelErr)
 			modelErr = nil
