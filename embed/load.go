@@ -49,7 +49,7 @@ type options struct {
 	textCache  int
 	ortURL     string // ONNX Runtime release archives; "": the official ones
 	npm        string // npm registry for onnxruntime-node; "": registry.npmjs.org
-	padContext bool // pad text to the context length even where the graph allows less (tests)
+	padContext bool   // pad text to the context length even where the graph allows less (tests)
 }
 
 // WithCacheDir sets cliprag's cache directory (downloaded models and the ONNX
