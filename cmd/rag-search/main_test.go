@@ -644,3 +644,28 @@ func TestIndexRemembersModel(t *testing.T) {
 		t.Errorf("given model differs: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestOfflineModelMissing: a registry model that is not in the cache, with
+// downloads off, is explained in a few lines (issue 13 item 6): a short
+// first line, then the files, the folder, the URL once and --model DIR,
+// and exit status 1.
+func TestOfflineModelMissing(t *testing.T) {
+	cache := t.TempDir()
+	img := filepath.Join("..", "..", "examples", "shapes", "red-circle.png")
+	r := rs(t, "compare", "--model", "clip-vit-b-32", "--offline", "--cache-dir", cache, img, img)
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d", r.code, exitError)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("stderr has %d lines, want 5:\n%s", len(lines), r.stderr)
+	}
+	for i, want := range []string{"rag-search: load model clip-vit-b-32: ", "files:  config.json", "folder: " + cache, "from:   https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/", "--model DIR"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q lacks %q", i+1, lines[i], want)
+		}
+	}
+	if len(lines[0]) > 120 || strings.Count(r.stderr, "https://") != 1 || strings.Contains(r.stderr, "%3C") {
+		t.Errorf("want a short first line and the URL once, unescaped:\n%s", r.stderr)
+	}
+}
