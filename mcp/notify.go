@@ -98,17 +98,25 @@ func (p *progress) tick() {
 	p.sendLocked(v, float64(p.total), p.message())
 }
 
+// finalPause separates the final progress notification from the response.
+// The TypeScript SDK hands notifications to their handlers a microtask
+// later but takes responses at once, and drops progress for a request that
+// has been answered: a notification read in the same chunk as its response
+// would be lost.
+const finalPause = 25 * time.Millisecond
+
 // finish sends the final notification and stops the ticker.
 func (p *progress) finish() {
 	close(p.quit)
 	p.wg.Wait()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	v := float64(max(p.done, p.total, 1))
 	if v <= p.sent {
 		v = math.Floor(p.sent) + 1
 	}
 	p.sendLocked(v, v, "done")
+	p.mu.Unlock()
+	time.Sleep(finalPause)
 }
 
 func (p *progress) message() string {

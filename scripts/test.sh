@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: the project's test command. It fetches what the tests need into
-# .cache/ (ONNX Runtime's library, a Qdrant server, both from the npm
+# .cache/ (ONNX Runtime's library, a Qdrant server and the MCP clients, from the npm
 # registry), starts Qdrant on 127.0.0.1, runs go vet and go test, and stops
 # Qdrant. Extra arguments go to go test in the core module (e.g.
 # scripts/test.sh -run Qdrant ./retriever/...); without them every module is tested.
@@ -14,6 +14,16 @@ trap 'scripts/qdrant.sh stop >/dev/null 2>&1 || true' EXIT
 while IFS= read -r line; do
   case "$line" in CLIPRAG_QDRANT_*=*) export "$line" ;; esac
 done <<<"$qdrant_env"
+
+# The MCP clients cmd/rag-mcp's tests drive (TypeScript SDK, Inspector); without
+# them those tests skip, except under CI=true.
+if clients_env=$(scripts/mcp-clients.sh); then
+  export "$clients_env"
+elif [ "${CI:-}" = true ]; then
+  echo "test.sh: scripts/mcp-clients.sh failed" >&2; exit 1
+else
+  echo "test.sh: MCP clients not installed; their tests will skip" >&2
+fi
 
 # The repository holds three Go modules: the core, the langchaingo adapter
 # (its own module, so the core does not inherit langchaingo's dependencies)

@@ -256,3 +256,75 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return fmt.Sprint(lines[len(lines)-1])
 }
+
+// rpc runs the binary over stdio with requests (after initialize) and
+// returns the responses by id.
+func rpc(t *testing.T, bin string, args, extraEnv []string, requests ...string) map[string]json.RawMessage {
+	t.Helper()
+	in := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n" +
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n" + strings.Join(requests, "\n") + "\n"
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(env(), extraEnv...)
+	cmd.Dir = t.TempDir()
+	cmd.Stdin = strings.NewReader(in)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	res := map[string]json.RawMessage{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err == nil && m.ID != nil {
+			res[string(m.ID)] = m.Result
+		}
+	}
+	return res
+}
+
+// TestEnvironment: every flag can come from the environment, as MCP
+// client configurations pass it; a flag beats the environment.
+func TestEnvironment(t *testing.T) {
+	bin, store, images := setup(t)
+	other := t.TempDir()
+	reqs := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"index_stats","arguments":{}}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search_images","arguments":{"query":"a red circle"}}}`,
+	}
+	e := []string{"CLIPRAG_MODEL=" + toolstest.ModelRef(), "CLIPRAG_STORE=" + store, "CLIPRAG_ALLOW_INGEST=true",
+		"CLIPRAG_ROOTS=" + images + string(os.PathListSeparator) + other, "CLIPRAG_THUMBNAILS=1", "CLIPRAG_THUMBNAIL_SIZE=64", "CLIPRAG_QUIET=1"}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		thumbs int
+		roots  int
+	}{
+		{"environment only", nil, 1, 2},
+		{"flags beat it", []string{"--thumbnails", "2", "--root", images}, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := rpc(t, bin, tc.args, e, reqs...)
+			if !strings.Contains(string(res["1"]), `"ingest_images"`) {
+				t.Errorf("CLIPRAG_ALLOW_INGEST: tools %s", res["1"])
+			}
+			var stats struct {
+				StructuredContent tools.StatsOutput `json:"structuredContent"`
+			}
+			json.Unmarshal(res["2"], &stats)
+			if len(stats.StructuredContent.Roots) != tc.roots {
+				t.Errorf("roots %v, want %d", stats.StructuredContent.Roots, tc.roots)
+			}
+			if n := strings.Count(string(res["3"]), `"type":"image"`); n != tc.thumbs {
+				t.Errorf("%d thumbnails, want %d", n, tc.thumbs)
+			}
+		})
+	}
+	if out, err := exec.Command(bin, "-h").CombinedOutput(); err != nil || !strings.Contains(string(out), "$CLIPRAG_ROOTS") || !strings.Contains(string(out), "$CLIPRAG_ALLOW_URLS") {
+		t.Errorf("-h does not name the variables: %v\n%s", err, out)
+	}
+}
