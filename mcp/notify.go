@@ -52,8 +52,12 @@ type progress struct {
 	last        time.Time
 }
 
-// progressTick is how often progress checks for news.
-const progressTick = 250 * time.Millisecond
+// progressTick is how often progress checks for news; heartbeatAfter is
+// how long it stays silent when there is none: together under a second.
+const (
+	progressTick   = 250 * time.Millisecond
+	heartbeatAfter = 700 * time.Millisecond
+)
 
 func (h *handlers) startProgress(ctx context.Context, token mcpgo.ProgressToken) *progress {
 	p := &progress{h: h, ctx: ctx, token: token, quit: make(chan struct{}), sent: -1, last: time.Now()}
@@ -89,7 +93,7 @@ func (p *progress) tick() {
 	defer p.mu.Unlock()
 	v := float64(p.done)
 	if v <= p.sent {
-		if time.Since(p.last) < time.Second {
+		if time.Since(p.last) < heartbeatAfter {
 			return
 		}
 		p.beats++
