@@ -7,10 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cliprag/cliprag/retriever"
@@ -84,7 +80,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 	case ref.ID != "":
 		return s.resolveID(ctx, field, strings.TrimSpace(ref.ID))
 	case ref.Path != "":
-		p, err := s.SafePath(ctx, ref.Path)
+		data, p, err := s.readFile(ctx, ref.Path)
 		if err != nil {
 			return resolved{}, prefixField(field+".path", err)
 		}
@@ -92,7 +88,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, err
 		}
-		px, err := enc.Preprocessor().LoadFile(p)
+		px, _, err := enc.Preprocessor().Bytes(p, data)
 		if err != nil {
 			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, err)
 		}
@@ -100,7 +96,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, fmt.Errorf("embed %s: %w", p, err)
 		}
-		return resolved{vec: vecs[0], path: p, desc: "image " + p, contentID: fileContentID(p, enc.ID())}, nil
+		return resolved{vec: vecs[0], path: p, desc: "image " + p, contentID: contentID(data, enc.ID())}, nil
 	case ref.DataURI != "":
 		data, err := s.decodeDataURI(ref.DataURI)
 		if err != nil {
@@ -147,19 +143,10 @@ func (s *Service) embedBytes(ctx context.Context, field, name string, data []byt
 	return resolved{vec: vecs[0], desc: desc, contentID: retriever.RecordID(hex.EncodeToString(sum[:]), enc.ID())}, nil
 }
 
-// fileContentID is the record id of the file's bytes under model, or ""
-// when it cannot be read.
-func fileContentID(path, model string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return retriever.RecordID(hex.EncodeToString(h.Sum(nil)), model)
+// contentID is the record id of an image file's bytes under model.
+func contentID(data []byte, model string) string {
+	h := sha256.Sum256(data)
+	return retriever.RecordID(hex.EncodeToString(h[:]), model)
 }
 
 // prefixField sets the field of an *InputError that has none.
@@ -200,57 +187,4 @@ func (s *Service) decodeDataURI(uri string) ([]byte, error) {
 		return nil, inputErr("", "image is %d bytes; at most %d bytes are accepted", len(data), s.opts.MaxDataURIBytes)
 	}
 	return data, nil
-}
-
-// SafePath resolves p (absolute, or relative to the single root) with ".."
-// and symlinks followed, and returns it only if the result lies inside an
-// allowed root. Errors are *InputError.
-func (s *Service) SafePath(ctx context.Context, p string) (string, error) {
-	if p == "" {
-		return "", inputErr("", "empty path")
-	}
-	if strings.ContainsRune(p, 0) {
-		return "", inputErr("", "path contains a NUL byte")
-	}
-	roots, lex, err := s.rootSets(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(roots) == 0 {
-		return "", inputErr("", "no folders are open to this server: the index is empty and no --root was given; refer to images by id or data_uri")
-	}
-	if !filepath.IsAbs(p) {
-		var found string
-		for _, r := range roots {
-			if _, err := os.Lstat(filepath.Join(r, p)); err == nil {
-				found = filepath.Join(r, p)
-				break
-			}
-		}
-		if found == "" {
-			return "", inputErr("", "%q not found under the allowed roots (%s); give an absolute path", p, strings.Join(roots, ", "))
-		}
-		p = found
-	}
-	p = filepath.Clean(p)
-	inside := false
-	for _, r := range append(append([]string(nil), roots...), lex...) {
-		inside = inside || within(r, p)
-	}
-	if !inside {
-		return "", inputErr("", "%s is outside the allowed roots (%s)", p, strings.Join(roots, ", "))
-	}
-	res, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", inputErr("", "%s does not exist", p)
-		}
-		return "", inputErr("", "cannot resolve %s: %v", p, err)
-	}
-	for _, r := range roots {
-		if within(r, res) {
-			return res, nil
-		}
-	}
-	return "", inputErr("", "%s is outside the allowed roots (%s)", p, strings.Join(roots, ", "))
 }

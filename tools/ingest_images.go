@@ -37,11 +37,15 @@ func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, repo
 	}
 	paths := make([]string, 0, len(in.Paths))
 	for i, p := range in.Paths {
-		r, err := s.SafePath(ctx, p)
+		l, err := s.locateExisting(ctx, p)
 		if err != nil {
 			return ingest.Summary{}, prefixField(fmt.Sprintf("paths[%d]", i), err)
 		}
-		paths = append(paths, r)
+		paths = append(paths, l.path)
+	}
+	roots, err := s.rootList(ctx)
+	if err != nil {
+		return ingest.Summary{}, err
 	}
 	enc, err := s.encoder()
 	if err != nil {
@@ -49,7 +53,10 @@ func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, repo
 	}
 	s.ingestMu.Lock()
 	defer s.ingestMu.Unlock()
-	opts := ingest.Options{Paths: paths, Tags: s.opts.IngestTags}
+	opts := ingest.Options{Paths: paths, Roots: make([]string, len(roots)), Tags: s.opts.IngestTags}
+	for i, r := range roots {
+		opts.Roots[i] = r.lex
+	}
 	if report != nil {
 		opts.Progress, opts.ProgressInterval = progressLines(report), progressInterval
 	}

@@ -15,7 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pathService is a Service with roots only, for the checks that read no
@@ -23,13 +27,8 @@ import (
 func pathService(t *testing.T, roots ...string) *Service {
 	t.Helper()
 	s := &Service{opts: Options{Roots: roots, MaxDataURIBytes: 1000, MaxURLBytes: 1000, URLTimeout: DefaultURLTimeout, MaxRedirects: 3, Timeout: DefaultTimeout}, checkAddr: publicAddr}
-	for _, r := range roots {
-		res, err := filepath.EvalSymlinks(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.explicitRoots = append(s.explicitRoots, res)
-		s.explicitLex = append(s.explicitLex, filepath.Clean(r))
+	if err := s.setRoots(roots); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
@@ -44,23 +43,33 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-func TestSafePath(t *testing.T) {
+// TestReadFile: files are read only inside the roots, through them:
+// "..", absolute paths and symbolic links that lead out are refused, and
+// so is anything that is not a regular file, without blocking.
+func TestReadFile(t *testing.T) {
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(base, "root")
 	outside := filepath.Join(base, "outside")
-	writeFile(t, filepath.Join(root, "a.png"), []byte("x"))
-	writeFile(t, filepath.Join(root, "sub", "b.png"), []byte("x"))
-	writeFile(t, filepath.Join(outside, "secret.png"), []byte("x"))
-	if err := os.Symlink(filepath.Join(outside, "secret.png"), filepath.Join(root, "escape.png")); err != nil {
-		t.Fatal(err)
+	writeFile(t, filepath.Join(root, "a.png"), []byte("a"))
+	writeFile(t, filepath.Join(root, "sub", "b.png"), []byte("b"))
+	writeFile(t, filepath.Join(root, " spaced .png"), []byte("spaced"))
+	writeFile(t, filepath.Join(outside, "secret.png"), []byte("secret"))
+	for link, target := range map[string]string{
+		"escape.png":    filepath.Join(outside, "secret.png"),
+		"escaperel.png": filepath.Join("..", "outside", "secret.png"),
+		"escapedir":     outside,
+		"inner.png":     filepath.Join(root, "sub", "b.png"), // absolute, inside
+		"innerrel.png":  filepath.Join("sub", "b.png"),
+		"loop.png":      "loop.png",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Symlink(outside, filepath.Join(root, "escapedir")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(root, "sub", "b.png"), filepath.Join(root, "inner.png")); err != nil {
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo.png"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// A root reached through a symlink resolves to the same place.
@@ -70,53 +79,170 @@ func TestSafePath(t *testing.T) {
 	s := pathService(t, filepath.Join(base, "rootlink"))
 	tests := []struct {
 		name, in, want string // want "" means refused
+		why            string // in the refusal
 	}{
-		{"absolute inside", filepath.Join(root, "a.png"), filepath.Join(root, "a.png")},
-		{"relative", "sub/b.png", filepath.Join(root, "sub", "b.png")},
-		{"through root symlink", filepath.Join(base, "rootlink", "a.png"), filepath.Join(root, "a.png")},
-		{"dotdot staying inside", filepath.Join(root, "sub", "..", "a.png"), filepath.Join(root, "a.png")},
-		{"symlink inside", filepath.Join(root, "inner.png"), filepath.Join(root, "sub", "b.png")},
-		{"dotdot escape", filepath.Join(root, "..", "outside", "secret.png"), ""},
-		{"relative dotdot escape", "../outside/secret.png", ""},
-		{"absolute outside", filepath.Join(outside, "secret.png"), ""},
-		{"etc passwd", "/etc/passwd", ""},
-		{"symlink escape", filepath.Join(root, "escape.png"), ""},
-		{"symlinked dir escape", filepath.Join(root, "escapedir", "secret.png"), ""},
-		{"missing", filepath.Join(root, "nope.png"), ""},
-		{"missing outside", filepath.Join(outside, "nope.png"), ""},
-		{"empty", "  ", ""},
-		{"nul", "a.png\x00", ""},
+		{"absolute inside", filepath.Join(root, "a.png"), "a", ""},
+		{"relative", "sub/b.png", "b", ""},
+		{"through root symlink", filepath.Join(base, "rootlink", "a.png"), "a", ""},
+		{"dotdot staying inside", filepath.Join(root, "sub", "..", "a.png"), "a", ""},
+		{"symlink inside", filepath.Join(root, "inner.png"), "b", ""},
+		{"relative symlink inside", filepath.Join(root, "innerrel.png"), "b", ""},
+		{"spaces kept", " spaced .png", "spaced", ""},
+		{"dotdot escape", filepath.Join(root, "..", "outside", "secret.png"), "", "outside the allowed roots"},
+		{"relative dotdot escape", "../outside/secret.png", "", "outside the allowed roots"},
+		{"absolute outside", filepath.Join(outside, "secret.png"), "", "outside the allowed roots"},
+		{"etc passwd", "/etc/passwd", "", "outside the allowed roots"},
+		{"symlink escape", filepath.Join(root, "escape.png"), "", "symbolic link"},
+		{"relative symlink escape", filepath.Join(root, "escaperel.png"), "", "symbolic link"},
+		{"symlinked dir escape", filepath.Join(root, "escapedir", "secret.png"), "", "symbolic link"},
+		{"missing", filepath.Join(root, "nope.png"), "", "does not exist"},
+		{"missing outside", filepath.Join(outside, "nope.png"), "", "outside the allowed roots"},
+		{"fifo", filepath.Join(root, "fifo.png"), "", "FIFO"},
+		{"folder", filepath.Join(root, "sub"), "", "folder"},
+		{"symlink loop", filepath.Join(root, "loop.png"), "", "loop.png"},
+		{"empty", "", "", "empty"},
+		{"nul", "a.png\x00", "", "NUL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.SafePath(context.Background(), tc.in)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			got, _, err := s.readFile(ctx, tc.in)
 			if tc.want == "" {
 				if err == nil {
-					t.Fatalf("SafePath(%q) = %q, want refusal", tc.in, got)
+					t.Fatalf("readFile(%q) = %q, want refusal", tc.in, got)
 				}
-				if !IsInputError(err) {
-					t.Fatalf("error %v is not an *InputError", err)
+				if !IsInputError(err) || !strings.Contains(err.Error(), tc.why) {
+					t.Fatalf("error %v: want an *InputError saying %q", err, tc.why)
 				}
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Fatalf("SafePath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("readFile(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 			}
 		})
 	}
 }
 
-func TestSafePathNoRoots(t *testing.T) {
+// TestReadFileNoOracle: a path outside the roots gets the same answer
+// whether it exists or not, and the answer comes from its name alone.
+func TestReadFileNoOracle(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(base, "root")
+	writeFile(t, filepath.Join(root, "a.png"), []byte("a"))
+	writeFile(t, filepath.Join(base, "exists.png"), []byte("x"))
+	s := pathService(t, root)
+	msg := func(p string) string {
+		_, _, err := s.readFile(context.Background(), p)
+		if err == nil {
+			t.Fatalf("%s was read", p)
+		}
+		return strings.ReplaceAll(err.Error(), p, "P")
+	}
+	for _, pair := range [][2]string{
+		{filepath.Join(base, "exists.png"), filepath.Join(base, "missing.png")},
+		{"../exists.png", "../missing.png"},
+	} {
+		if a, b := msg(pair[0]), msg(pair[1]); a != b {
+			t.Errorf("existing and missing files outside the roots answer differently:\n%s\n%s", a, b)
+		}
+	}
+}
+
+// TestReadFileSymlinkSwap: another process swaps what a path names while
+// calls read it, many times: a link inside the root between a file inside
+// and one outside, and a folder inside the root with a link to a folder
+// outside (exchanged atomically, so the path always exists). Nothing
+// outside is ever read. (Checking the resolved path and then opening it,
+// as before, read the outside file in 367 of 1228 tries.)
+func TestReadFileSymlinkSwap(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	writeFile(t, filepath.Join(root, "in.png"), []byte("inside"))
+	writeFile(t, filepath.Join(root, "sub", "x.png"), []byte("inside"))
+	writeFile(t, filepath.Join(outside, "secret.png"), []byte("secret"))
+	writeFile(t, filepath.Join(outside, "x.png"), []byte("secret"))
+	if err := os.Symlink(outside, filepath.Join(root, "other")); err != nil {
+		t.Fatal(err)
+	}
+	s := pathService(t, root)
+	link := filepath.Join(root, "swap.png")
+	targets := []string{"in.png", filepath.Join(outside, "secret.png"), filepath.Join(root, "in.png"), "../outside/secret.png"}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tmp := link + ".tmp"
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.Remove(tmp)
+			if err := os.Symlink(targets[i%len(targets)], tmp); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := os.Rename(tmp, link); err != nil {
+				t.Error(err)
+				return
+			}
+			// sub (a folder) and other (a link out) trade places.
+			if err := unix.Renameat2(unix.AT_FDCWD, filepath.Join(root, "sub"), unix.AT_FDCWD, filepath.Join(root, "other"), unix.RENAME_EXCHANGE); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	inside := 0
+	for i := range 4000 {
+		p := link
+		if i%2 == 1 {
+			p = filepath.Join(root, "sub", "x.png")
+		}
+		data, _, err := s.readFile(context.Background(), p)
+		if err == nil && string(data) != "inside" {
+			close(stop)
+			<-done
+			t.Fatalf("read %q from outside the root through %s", data, p)
+		}
+		if err == nil {
+			inside++
+		}
+	}
+	close(stop)
+	<-done
+	if inside == 0 {
+		t.Fatal("never read a path while it pointed inside: the test did not race")
+	}
+	t.Logf("4000 reads racing link swaps: %d inside, none outside", inside)
+}
+
+func TestReadFileNoRoots(t *testing.T) {
 	s := pathService(t)
 	s.store = emptyStore{}
-	_, err := s.SafePath(context.Background(), "/etc/passwd")
+	_, _, err := s.readFile(context.Background(), "/etc/passwd")
 	if err == nil || !strings.Contains(err.Error(), "no folders") {
 		t.Fatalf("err = %v, want no-folders refusal", err)
 	}
 }
 
 func TestMinimalRoots(t *testing.T) {
-	got := minimalRoots([]string{"/a/b", "/a", "/ab", "/c/d", "/c/d/e"})
+	var in []root
+	for _, d := range []string{"/a/b", "/a", "/ab", "/c/d", "/c/d/e"} {
+		in = append(in, root{lex: d})
+	}
+	var got []string
+	for _, r := range minimalRoots(in) {
+		got = append(got, r.lex)
+	}
 	want := []string{"/a", "/ab", "/c/d"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("minimalRoots = %v, want %v", got, want)

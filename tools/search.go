@@ -146,10 +146,14 @@ func (s *Service) FindSimilar(ctx context.Context, in SimilarInput) (SearchOutpu
 }
 
 // samePath reports whether an indexed path names the resolved file.
-func samePath(indexed, resolved string) bool {
-	if indexed == resolved {
+func samePath(indexed, path string) bool {
+	if indexed == path {
 		return true
 	}
-	r, err := filepath.EvalSymlinks(indexed)
-	return err == nil && r == resolved
+	a, err := filepath.EvalSymlinks(indexed)
+	if err != nil {
+		return false
+	}
+	b, err := filepath.EvalSymlinks(path)
+	return err == nil && a == b
 }

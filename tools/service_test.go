@@ -403,7 +403,7 @@ func TestServiceRootsFromIndex(t *testing.T) {
 	if err != nil || len(roots) != 1 || roots[0] != f.Root {
 		t.Fatalf("roots %v, %v; want [%s]", roots, err, f.Root)
 	}
-	if _, err := s.SafePath(context.Background(), filepath.Join(f.Root, "..", "index")); !IsInputError(err) {
+	if _, _, err := s.readFile(context.Background(), filepath.Join(f.Root, "..", "index", "index.db")); !IsInputError(err) {
 		t.Errorf("index folder readable: %v", err)
 	}
 }

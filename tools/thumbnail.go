@@ -7,24 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"os"
 
 	"golang.org/x/image/draw"
 
 	"github.com/cliprag/cliprag/embed/imageformat"
 	"github.com/cliprag/cliprag/embed/preprocess"
 )
-
-// Thumbnail decodes the image file at path (EXIF orientation applied) and
-// returns it as a JPEG whose long side is at most maxSide pixels. Smaller
-// images are not enlarged.
-func Thumbnail(path string, maxSide int) ([]byte, error) {
-	img, _, err := preprocess.DecodeFile(path, preprocess.DecodeOptions{MinSide: maxSide})
-	if err != nil {
-		return nil, fmt.Errorf("thumbnail %s: %w", path, err)
-	}
-	return ThumbnailImage(img, maxSide)
-}
 
 // ThumbnailImage returns img as a JPEG whose long side is at most maxSide
 // pixels, resized with Catmull-Rom; transparent areas become white.
@@ -75,11 +63,15 @@ func clampMin1(n int) int {
 // HitThumbnail returns a JPEG thumbnail (long side ≤ maxSide) of a hit's
 // file, which must lie inside the allowed roots.
 func (s *Service) HitThumbnail(ctx context.Context, h Hit, maxSide int) ([]byte, error) {
-	p, err := s.SafePath(ctx, h.Path)
+	data, p, err := s.readFile(ctx, h.Path)
 	if err != nil {
 		return nil, err
 	}
-	return Thumbnail(p, maxSide)
+	img, _, err := preprocess.Decode(p, data, preprocess.DecodeOptions{MinSide: maxSide})
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	return ThumbnailImage(img, maxSide)
 }
 
 // ImageData is an indexed image's bytes for a client to display.
@@ -124,13 +116,9 @@ func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageD
 	}
 	r := recs[0]
 	hit := hitFrom(0, retrieverHit(r.ID, r.Payload))
-	p, err := s.SafePath(ctx, r.Payload.Path)
+	raw, p, err := s.readFile(ctx, r.Payload.Path)
 	if err != nil {
 		return ImageData{}, err
-	}
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		return ImageData{}, fmt.Errorf("read %s: %w", p, err)
 	}
 	img, info, err := preprocess.Decode(p, raw, preprocess.DecodeOptions{})
 	if err != nil {

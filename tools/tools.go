@@ -6,8 +6,11 @@
 //
 // Every input is validated with limits; a bad argument is an *InputError
 // whose message tells the caller (often a language model) how to fix it.
-// Files are read only under the allowed roots, with ".." and symlinks
-// resolved before the check, and URLs are fetched only when enabled, with
+// Files are read only under the allowed roots: the name is checked before
+// anything is looked up, then the file is opened through its root
+// (os.Root), so symbolic links cannot lead out even when swapped in
+// meanwhile; only regular files are read, without blocking, and calls end
+// at their deadline even when the file system hangs. URLs are fetched only when enabled, with
 // size and time limits and private, loopback and link-local addresses
 // refused at dial time.
 package tools
@@ -15,11 +18,7 @@ package tools
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -83,12 +82,10 @@ type Service struct {
 	store retriever.Store
 	opts  Options
 
-	explicitRoots []string // resolved Options.Roots; nil when roots come from the index
-	explicitLex   []string // Options.Roots made absolute, before resolving symlinks
+	explicit []root // Options.Roots; nil when roots come from the index
 
-	rootsMu  sync.Mutex
-	roots    []string // resolved roots from the index, cached once non-empty
-	rootsLex []string // the same folders as the index names them
+	rootsMu sync.Mutex
+	derived []root // roots from the index, cached once non-empty
 
 	ingestMu *sync.Mutex // one ingest at a time, shared with WithRoots views
 
@@ -130,23 +127,11 @@ func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
 // setRoots resolves explicit roots.
 func (s *Service) setRoots(roots []string) error {
 	s.opts.Roots = roots
-	s.explicitRoots, s.explicitLex = nil, nil
-	for _, r := range roots {
-		abs, err := filepath.Abs(r)
-		if err != nil {
-			return fmt.Errorf("root %s: %w", r, err)
-		}
-		res, err := filepath.EvalSymlinks(abs)
-		if err != nil {
-			return fmt.Errorf("root %s: %w", r, err)
-		}
-		s.explicitRoots = append(s.explicitRoots, res)
-		s.explicitLex = append(s.explicitLex, abs)
+	r, err := resolveRoots(roots)
+	if err != nil {
+		return err
 	}
-	if len(roots) > 0 {
-		s.explicitRoots = minimalRoots(s.explicitRoots)
-		s.explicitLex = minimalRoots(s.explicitLex)
-	}
+	s.explicit = r
 	return nil
 }
 
@@ -187,70 +172,4 @@ func (s *Service) Options() Options { return s.opts }
 // withTimeout bounds a call by Options.Timeout.
 func (s *Service) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.opts.Timeout)
-}
-
-// Roots returns the resolved folders files may be read from. With no
-// Options.Roots they are the folders of the indexed images (computed once
-// the index is non-empty, then cached).
-func (s *Service) Roots(ctx context.Context) ([]string, error) {
-	r, _, err := s.rootSets(ctx)
-	return r, err
-}
-
-// rootSets returns the resolved roots and the roots as configured or
-// indexed (before symlinks are resolved), for a lexical check that refuses
-// paths outside every root before touching the file system.
-func (s *Service) rootSets(ctx context.Context) (resolved, lexical []string, err error) {
-	if len(s.opts.Roots) > 0 {
-		return s.explicitRoots, s.explicitLex, nil
-	}
-	s.rootsMu.Lock()
-	defer s.rootsMu.Unlock()
-	if s.roots != nil {
-		return s.roots, s.rootsLex, nil
-	}
-	dirs := map[string]bool{}
-	err = s.store.Files(ctx, func(f retriever.FileEntry) error {
-		if f.Path != "" {
-			dirs[filepath.Dir(f.Path)] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list indexed folders in %s: %w", s.store, err)
-	}
-	var roots, lex []string
-	for d := range dirs {
-		if res, err := filepath.EvalSymlinks(d); err == nil {
-			roots = append(roots, res)
-			lex = append(lex, filepath.Clean(d))
-		}
-	}
-	roots, lex = minimalRoots(roots), minimalRoots(lex)
-	if len(roots) > 0 {
-		s.roots, s.rootsLex = roots, lex
-	}
-	return roots, lex, nil
-}
-
-// minimalRoots sorts roots and drops those inside another.
-func minimalRoots(roots []string) []string {
-	sort.Strings(roots)
-	var out []string
-	for _, r := range roots {
-		if len(out) > 0 && within(out[len(out)-1], r) {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// within reports whether path is root or below it; both must be clean and absolute.
-func within(root, path string) bool {
-	rel, err := filepath.Rel(root, path)
-	if err != nil {
-		return false
-	}
-	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)))
 }

@@ -27,8 +27,9 @@ import (
 	"image"
 	"io"
 	"math"
-	"os"
 	"sync"
+
+	"github.com/cliprag/cliprag/internal/safefs"
 )
 
 // Mode says how an image is fitted to the model's square input.
@@ -439,20 +440,15 @@ func (p Preprocessor) emitI(dst []float32, pix []int32) {
 	}
 }
 
-// readFileLimited reads path, refusing files larger than limit bytes.
+// readFileLimited reads path, refusing files larger than limit bytes and
+// anything but a regular file (a FIFO or device is refused without a
+// read that could block).
 func readFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, st, err := safefs.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("is a directory")
-	}
 	if st.Size() > limit {
 		return nil, fmt.Errorf("%w: file is %d bytes, more than the %d-byte limit", ErrTooLarge, st.Size(), limit)
 	}

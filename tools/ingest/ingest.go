@@ -45,7 +45,12 @@ import (
 
 // Options configures a run.
 type Options struct {
-	Paths        []string  // files and folders to index
+	Paths []string // files and folders to index
+	// Roots, when set, are the only folders the run may read (a server's
+	// allowed roots): every path must lie inside one, and the walk and the
+	// reads never leave them. Unset, each path is its own root. Either
+	// way, symbolic links that lead out are skipped and reported.
+	Roots        []string
 	Hidden       bool      // include hidden files and folders
 	Extensions   []string  // e.g. ".jpg"; nil: DefaultExtensions
 	Prune        bool      // delete records whose files are gone (under Paths)
@@ -120,7 +125,8 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 	}
 
 	w := newWalker(opts.Hidden, opts.Extensions)
-	if err := w.walk(ctx, opts.Paths); err != nil {
+	defer w.close()
+	if err := w.walk(ctx, opts.Paths, opts.Roots); err != nil {
 		return finish(err)
 	}
 	sum.Found = len(w.out)
@@ -480,17 +486,14 @@ func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
 	if j.info.Size() > p.opts.MaxFileBytes {
 		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", j.info.Size(), p.opts.MaxFileBytes)
 	}
-	data, err := os.ReadFile(j.path)
+	data, fi, err := readFile(ctx, j.candidate, p.opts.MaxFileBytes)
 	if err != nil {
-		return nil, unwrapPath(err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
 	}
-	if int64(len(data)) > p.opts.MaxFileBytes {
-		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", len(data), p.opts.MaxFileBytes)
-	}
-	// Re-stat after reading so the recorded size and time describe the bytes we hashed.
-	if fi, err := os.Stat(j.path); err == nil {
-		j.info = fi
-	}
+	j.info = fi
 	h := sha256.Sum256(data)
 	pr := &prepared{job: j, sha: hex.EncodeToString(h[:])}
 	pr.id = retriever.RecordID(pr.sha, p.m.ID())

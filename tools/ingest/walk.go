@@ -13,6 +13,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed/imageformat"
 	_ "github.com/cliprag/cliprag/embed/preprocess" // registers the formats in imageformat's table
+	"github.com/cliprag/cliprag/internal/safefs"
 )
 
 // DefaultExtensions are the file extensions indexed when Options.Extensions
@@ -23,14 +24,25 @@ var DefaultExtensions = imageformat.Extensions()
 type candidate struct {
 	path string // absolute, cleaned; symlinks in folders kept as the user sees them
 	info fs.FileInfo
+	root *os.Root // the root the file is read through
+	rel  string   // the file's name relative to root
 }
 
-// walker finds image files under roots without following symlink loops.
+// walkRoot is a folder the walk and the reads may not leave.
+type walkRoot struct {
+	lex string   // absolute, as given
+	dir string   // lex with symbolic links resolved
+	fs  *os.Root // opened on dir
+}
+
+// walker finds image files under roots without following symlink loops or
+// links that lead out of the root being walked.
 type walker struct {
 	hidden bool
 	exts   map[string]bool
 	seen   map[fileKey]bool // directories already walked (by device and inode)
 	files  map[string]bool  // files already found (by absolute path)
+	roots  []*walkRoot      // opened roots, closed by close
 	out    []candidate
 	fail   []Failure
 }
@@ -63,40 +75,145 @@ func newWalker(hidden bool, exts []string) *walker {
 	return w
 }
 
+// close closes the roots the walk opened; the candidates' reads use them
+// until then.
+func (w *walker) close() {
+	for _, r := range w.roots {
+		r.fs.Close()
+	}
+	w.roots = nil
+}
+
+// openRoot opens (once) the root at lex, resolved to dir.
+func (w *walker) openRoot(lex, dir string) (*walkRoot, error) {
+	for _, r := range w.roots {
+		if r.lex == lex && r.dir == dir {
+			return r, nil
+		}
+	}
+	f, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &walkRoot{lex: lex, dir: dir, fs: f}
+	w.roots = append(w.roots, r)
+	return r, nil
+}
+
 // walk finds the images under paths. A path that does not exist is a fatal
 // error (the user mistyped it); unreadable entries below it are failures.
-func (w *walker) walk(ctx context.Context, paths []string) error {
+//
+// With no roots, each path is its own root: a folder named on the command
+// line is walked without leaving it (its symbolic links to files and
+// folders outside are skipped and reported), while a path that is itself
+// a link is followed, since the user named it. With roots (the folders a
+// server may read), every path must lie inside one, and the walk and the
+// reads never leave it.
+func (w *walker) walk(ctx context.Context, paths, roots []string) error {
+	var allowed []*walkRoot
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return fmt.Errorf("root %s: %w", r, err)
+		}
+		res, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return fmt.Errorf("root %s: %w", r, err)
+		}
+		wr, err := w.openRoot(abs, res)
+		if err != nil {
+			return fmt.Errorf("root %s: %w", r, err)
+		}
+		allowed = append(allowed, wr)
+	}
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return fmt.Errorf("path %s: %w", p, err)
 		}
-		fi, err := os.Stat(abs)
-		if err != nil {
+		var r *walkRoot
+		var rel string
+		if len(roots) > 0 {
+			if r, rel = inside(allowed, abs); r == nil {
+				return fmt.Errorf("path %s: outside the allowed roots", p)
+			}
+		} else if r, rel, err = w.ownRoot(abs); err != nil {
 			return fmt.Errorf("path %s: %w", p, err)
 		}
-		if fi.IsDir() {
-			if err := w.dir(ctx, abs, fi); err != nil {
-				return err
-			}
-			continue
+		if err := w.top(ctx, r, rel, abs); err != nil {
+			return err
 		}
-		// A file named explicitly is indexed whatever its extension or name.
-		w.add(abs, fi)
 	}
 	sort.Slice(w.out, func(i, j int) bool { return w.out[i].path < w.out[j].path })
 	return nil
 }
 
-func (w *walker) add(path string, fi fs.FileInfo) {
-	if w.files[path] {
-		return
+// ownRoot makes a path named with no roots its own root: a folder, or the
+// folder that holds a file (symbolic links on the path followed).
+func (w *walker) ownRoot(abs string) (*walkRoot, string, error) {
+	res, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, "", err
 	}
-	w.files[path] = true
-	w.out = append(w.out, candidate{path: path, info: fi})
+	fi, err := os.Stat(res)
+	if err != nil {
+		return nil, "", err
+	}
+	if fi.IsDir() {
+		r, err := w.openRoot(abs, res)
+		return r, ".", err
+	}
+	r, err := w.openRoot(filepath.Dir(abs), filepath.Dir(res))
+	return r, filepath.Base(res), err
 }
 
-func (w *walker) dir(ctx context.Context, dir string, fi fs.FileInfo) error {
+// inside returns the root abs lies in (by name, as given or resolved) and
+// abs relative to it.
+func inside(roots []*walkRoot, abs string) (*walkRoot, string) {
+	for _, r := range roots {
+		for _, base := range []string{r.lex, r.dir} {
+			if under(abs, base) {
+				rel, err := filepath.Rel(base, abs)
+				if err == nil {
+					return r, rel
+				}
+			}
+		}
+	}
+	return nil, ""
+}
+
+// top walks one path named by the caller: a folder, or a file, which is
+// indexed whatever its extension or name.
+func (w *walker) top(ctx context.Context, r *walkRoot, rel, abs string) error {
+	fi, err := safefs.StatIn(r.fs, rel)
+	if errors.Is(err, safefs.ErrOutside) {
+		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("a symbolic link on the path leads outside %s; not indexed", r.dir)})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("path %s: %w", abs, unwrapPath(err))
+	}
+	switch {
+	case fi.IsDir():
+		return w.dir(ctx, r, rel, abs, fi)
+	case fi.Mode().IsRegular():
+		w.add(candidate{path: abs, info: fi, root: r.fs, rel: rel})
+	default:
+		w.fail = append(w.fail, Failure{Path: abs, Reason: notRegular(fi)})
+	}
+	return nil
+}
+
+func (w *walker) add(c candidate) {
+	if w.files[c.path] {
+		return
+	}
+	w.files[c.path] = true
+	w.out = append(w.out, c)
+}
+
+func (w *walker) dir(ctx context.Context, r *walkRoot, rel, abs string, fi fs.FileInfo) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -106,60 +223,76 @@ func (w *walker) dir(ctx context.Context, dir string, fi fs.FileInfo) error {
 		}
 		w.seen[k] = true
 	}
-	entries, err := os.ReadDir(dir)
+	f, err := safefs.OpenDirIn(r.fs, rel)
 	if err != nil {
-		w.fail = append(w.fail, Failure{Path: dir, Reason: fmt.Sprintf("read folder: %v", unwrapPath(err))})
+		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("read folder: %v", unwrapPath(err))})
 		return nil
 	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("read folder: %v", unwrapPath(err))})
+		return nil
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	for _, e := range entries {
-		name := e.Name()
-		if !w.hidden && strings.HasPrefix(name, ".") {
-			continue
+		if err := w.entry(ctx, r, rel, abs, e); err != nil {
+			return err
 		}
-		p := filepath.Join(dir, name)
-		typ := e.Type()
-		if typ&fs.ModeSymlink != 0 {
-			fi, err := os.Stat(p) // follow the link
-			if err != nil {
-				w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("broken symlink: %v", unwrapPath(err))})
-				continue
-			}
-			if fi.IsDir() {
-				if err := w.dir(ctx, p, fi); err != nil {
-					return err
-				}
-				continue
-			}
-			if fi.Mode().IsRegular() && w.exts[strings.ToLower(filepath.Ext(name))] {
-				w.add(p, fi)
-			}
-			continue
-		}
-		if e.IsDir() {
-			fi, err := e.Info()
-			if err != nil {
-				w.fail = append(w.fail, Failure{Path: p, Reason: unwrapPath(err).Error()})
-				continue
-			}
-			if err := w.dir(ctx, p, fi); err != nil {
-				return err
-			}
-			continue
-		}
-		if !typ.IsRegular() || !w.exts[strings.ToLower(filepath.Ext(name))] {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed while we walked
-			}
-			w.fail = append(w.fail, Failure{Path: p, Reason: unwrapPath(err).Error()})
-			continue
-		}
-		w.add(p, fi)
 	}
 	return nil
+}
+
+// entry handles one entry of the folder rel (abs as the user sees it).
+func (w *walker) entry(ctx context.Context, r *walkRoot, rel, abs string, e fs.DirEntry) error {
+	name := e.Name()
+	if !w.hidden && strings.HasPrefix(name, ".") {
+		return nil
+	}
+	p, crel := filepath.Join(abs, name), filepath.Join(rel, name)
+	image := w.exts[strings.ToLower(filepath.Ext(name))]
+	typ := e.Type()
+	var fi fs.FileInfo
+	var err error
+	if typ&fs.ModeSymlink != 0 {
+		fi, err = safefs.StatIn(r.fs, crel) // follow the link, inside the root only
+		switch {
+		case errors.Is(err, safefs.ErrOutside):
+			w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("symbolic link leads outside %s; not followed", r.dir)})
+			return nil
+		case err != nil:
+			w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("broken symlink: %v", unwrapPath(err))})
+			return nil
+		}
+	} else {
+		if !typ.IsDir() && !image {
+			return nil
+		}
+		fi, err = e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while we walked
+		}
+		if err != nil {
+			w.fail = append(w.fail, Failure{Path: p, Reason: unwrapPath(err).Error()})
+			return nil
+		}
+	}
+	switch {
+	case fi.IsDir():
+		return w.dir(ctx, r, crel, p, fi)
+	case !image:
+	case fi.Mode().IsRegular():
+		w.add(candidate{path: p, info: fi, root: r.fs, rel: crel})
+	default:
+		w.fail = append(w.fail, Failure{Path: p, Reason: notRegular(fi)})
+	}
+	return nil
+}
+
+// notRegular is the failure of an image name that is a FIFO, a device or
+// a socket: it is not read (reading a FIFO would block).
+func notRegular(fi fs.FileInfo) string {
+	return safefs.CheckRegular(fi).Error() + "; not read"
 }
 
 // unwrapPath drops the path from a *fs.PathError, since failures already name it.
