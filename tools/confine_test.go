@@ -2,10 +2,13 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/toolstest"
@@ -84,5 +87,70 @@ func TestIngestStaysInRoots(t *testing.T) {
 	}
 	if _, err := fresh.HitThumbnail(ctx, Hit{Path: rec.Payload.Path}, 64); err == nil {
 		t.Error("a thumbnail through the link out was made")
+	}
+}
+
+// TestIngestWaitsWithinDeadline: while another ingest holds the lock (one
+// stuck in I/O, say), a second call ends at its own deadline instead of
+// waiting for the lock forever.
+func TestIngestWaitsWithinDeadline(t *testing.T) {
+	s, f, _ := fakeService(t, Options{AllowIngest: true, Timeout: 200 * time.Millisecond})
+	s.ingestSem <- struct{}{} // the stuck ingest
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.IngestImages(context.Background(), IngestInput{Paths: []string{f.Root}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "already running") {
+			t.Fatalf("err = %v, want the deadline while waiting", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ingest waited for the lock past its deadline")
+	}
+	<-s.ingestSem
+	if _, err := s.IngestImages(context.Background(), IngestInput{Paths: []string{f.Root}}); err != nil {
+		t.Fatalf("ingest after the lock was released: %v", err)
+	}
+}
+
+// TestNonRegularFilesRefused: a FIFO named as an image, or ingested, is
+// refused at once with a clear reason; one inside an ingested folder is
+// reported and the rest indexed.
+func TestNonRegularFilesRefused(t *testing.T) {
+	s, f, _ := fakeService(t, Options{AllowIngest: true, Timeout: time.Minute})
+	fifo := filepath.Join(f.Root, "more", "pipe.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := s.FindSimilar(ctx, SimilarInput{Image: ImageRef{Path: fifo}})
+		if !IsInputError(err) || !strings.Contains(err.Error(), "FIFO") {
+			t.Errorf("similar to a FIFO: err = %v", err)
+		}
+		_, err = s.CompareImages(ctx, CompareInput{A: ImageRef{Path: fifo}, B: ImageRef{Path: f.Images[0].Path}})
+		if !IsInputError(err) || !strings.Contains(err.Error(), "FIFO") {
+			t.Errorf("compare with a FIFO: err = %v", err)
+		}
+		if _, err := s.HitThumbnail(ctx, Hit{Path: fifo}, 64); err == nil || !strings.Contains(err.Error(), "FIFO") {
+			t.Errorf("thumbnail of a FIFO: err = %v", err)
+		}
+		sum, err := s.IngestImages(ctx, IngestInput{Paths: []string{fifo}})
+		if err != nil || len(sum.Failed) != 1 || !strings.Contains(sum.Failed[0].Reason, "FIFO") {
+			t.Errorf("ingest of a FIFO: %+v, %v", sum, err)
+		}
+		sum, err = s.IngestImages(ctx, IngestInput{Paths: []string{f.Root}})
+		if err != nil || len(sum.Failed) != 1 || sum.Failed[0].Path != fifo || sum.Skipped != len(f.Images) {
+			t.Errorf("ingest of a folder with a FIFO: %+v, %v", sum, err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a call blocked on a FIFO")
 	}
 }

@@ -51,8 +51,12 @@ func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, repo
 	if err != nil {
 		return ingest.Summary{}, err
 	}
-	s.ingestMu.Lock()
-	defer s.ingestMu.Unlock()
+	select {
+	case s.ingestSem <- struct{}{}:
+		defer func() { <-s.ingestSem }()
+	case <-ctx.Done():
+		return ingest.Summary{}, fmt.Errorf("ingest: waiting for the ingest already running: %w", context.Cause(ctx))
+	}
 	opts := ingest.Options{Paths: paths, Roots: make([]string, len(roots)), Tags: s.opts.IngestTags}
 	for i, r := range roots {
 		opts.Roots[i] = r.lex

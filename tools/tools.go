@@ -87,7 +87,7 @@ type Service struct {
 	rootsMu sync.Mutex
 	derived []root // roots from the index, cached once non-empty
 
-	ingestMu *sync.Mutex // one ingest at a time, shared with WithRoots views
+	ingestSem chan struct{} // one ingest at a time, shared with WithRoots views; taken with the call's deadline
 
 	// checkAddr vets every address a URL fetch dials; tests replace it to
 	// reach 127.0.0.1. Production code never changes it.
@@ -117,7 +117,7 @@ func New(model Encoder, store retriever.Store, opts Options) (*Service, error) {
 	if opts.MaxRedirects <= 0 {
 		opts.MaxRedirects = DefaultMaxRedirects
 	}
-	s := &Service{model: model, store: store, opts: opts, checkAddr: publicAddr, ingestMu: &sync.Mutex{}}
+	s := &Service{model: model, store: store, opts: opts, checkAddr: publicAddr, ingestSem: make(chan struct{}, 1)}
 	if err := s.setRoots(opts.Roots); err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Service) setRoots(roots []string) error {
 // supplies, such as MCP roots. The view shares s's model, store and ingest
 // lock. Roots that do not exist are an error.
 func (s *Service) WithRoots(roots []string) (*Service, error) {
-	v := &Service{model: s.model, store: s.store, opts: s.opts, checkAddr: s.checkAddr, ingestMu: s.ingestMu}
+	v := &Service{model: s.model, store: s.store, opts: s.opts, checkAddr: s.checkAddr, ingestSem: s.ingestSem}
 	if err := v.setRoots(roots); err != nil {
 		return nil, err
 	}

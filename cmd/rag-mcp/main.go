@@ -19,11 +19,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/internal/httpguard"
 	"github.com/cliprag/cliprag/mcp"
@@ -111,7 +110,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), "rag-mcp", stderr)
 	defer stop()
 
 	cfg.ReadOnly = !*allowIngest // searching only: don't lock out rag-ingest
