@@ -59,6 +59,10 @@ func (o DecodeOptions) maxFileBytes() int64 {
 type Info struct {
 	Width, Height int
 	Format        string
+	// Preview reports that the pixels are the file's embedded JPEG preview
+	// (camera RAW files), not its own image data; Width and Height are the
+	// preview's.
+	Preview bool
 }
 
 // DecodeFile reads and decodes the image file at path; see Decode.
@@ -92,7 +96,7 @@ func Decode(name string, data []byte, opt DecodeOptions) (img image.Image, info 
 	if !ok {
 		return nil, info, decodeErr(name, ErrUnsupported, describeUnknown(data))
 	}
-	info.Format = f.Name
+	info.Format, info.Preview = f.Name, f.Preview
 	defer func() {
 		if r := recover(); r != nil {
 			img = nil
@@ -164,14 +168,7 @@ func classify(name string, err error) error {
 // describeUnknown names what unsupported data looks like.
 func describeUnknown(b []byte) string {
 	if len(b) >= 12 && string(b[4:8]) == "ftyp" {
-		brand := string(b[8:12])
-		switch brand {
-		case "heic", "heix", "hevc", "mif1", "msf1":
-			return "HEIC/HEIF images are not supported (convert to JPEG)"
-		case "avif", "avis":
-			return "AVIF images are not supported"
-		}
-		return "ISO media file (" + strings.TrimSpace(brand) + "), not a supported image"
+		return "ISO media file (" + strings.TrimSpace(string(b[8:12])) + "), not a HEIC or AVIF image"
 	}
 	if bytes.HasPrefix(b, []byte("%PDF")) {
 		return "PDF documents are not images"
@@ -400,4 +397,30 @@ func exifOrientation(t []byte) int {
 		return 0
 	}
 	return 0
+}
+
+// fixBMP gives a palette BMP Pillow's mode: one whose palette is the grey
+// ramp (entry i is (i, i, i) for every colour the header declares) opens as
+// "L" (resized bicubic), except a two-colour black-and-white one, which is
+// "1" (nearest neighbour, as a palette image already is).
+func fixBMP(data []byte, img image.Image) image.Image {
+	m, ok := img.(*image.Paletted)
+	if !ok || len(data) < 54 {
+		return img
+	}
+	bpp := int(binary.LittleEndian.Uint16(data[28:]))
+	colours := int(binary.LittleEndian.Uint32(data[46:]))
+	if colours == 0 && bpp <= 8 {
+		colours = 1 << bpp
+	}
+	if colours == 2 || colours <= 0 || colours > len(m.Palette) {
+		return img
+	}
+	for i := 0; i < colours; i++ {
+		r, g, b, _ := m.Palette[i].RGBA()
+		if r>>8 != uint32(i) || g>>8 != uint32(i) || b>>8 != uint32(i) {
+			return img
+		}
+	}
+	return &image.Gray{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
 }

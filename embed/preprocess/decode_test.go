@@ -43,6 +43,21 @@ func readTestdata(t *testing.T, name string) []byte {
 func TestDecodeBadInput(t *testing.T) {
 	jpg := readTestdata(t, "progressive.jpg")
 	pngData := readTestdata(t, "rgba.png")
+	heicData := readTestdata(t, "matrix/heic-rgb-far.heic")
+	bombHEIC := bytes.Clone(heicData)
+	for i := 0; i+16 <= len(bombHEIC); i++ { // every size property
+		if string(bombHEIC[i:i+4]) == "ispe" {
+			binary.BigEndian.PutUint32(bombHEIC[i+8:], 60000)
+			binary.BigEndian.PutUint32(bombHEIC[i+12:], 60000)
+		}
+	}
+	dng := readTestdata(t, "matrix/camera.dng")
+	noPreview := bytes.Clone(dng)
+	for i := 0; i+3 < len(noPreview); i++ { // break every embedded JPEG's SOI
+		if noPreview[i] == 0xff && noPreview[i+1] == 0xd8 && noPreview[i+2] == 0xff {
+			noPreview[i+1] = 0
+		}
+	}
 	random := make([]byte, 4096)
 	rand.New(rand.NewSource(1)).Read(random)
 	tests := []struct {
@@ -57,8 +72,13 @@ func TestDecodeBadInput(t *testing.T) {
 		{"truncated.png", pngData[:len(pngData)/2], ErrCorrupt, ""},
 		{"random.bin", random, ErrUnsupported, "unrecognised"},
 		{"notes.txt", []byte("hello, this is not an image\n"), ErrUnsupported, "text file"},
-		{"photo.heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), ErrUnsupported, "HEIC"},
+		{"photo.heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), ErrCorrupt, "meta"},
+		{"movie.mp4", []byte("\x00\x00\x00\x18ftypisom\x00\x00\x00\x00isomiso2"), ErrUnsupported, "ISO media file (isom)"},
 		{"bomb.png", pngHeader(50000, 50000), ErrTooLarge, "megapixel"},
+		{"bomb.heic", bombHEIC, ErrTooLarge, "60000x60000"},
+		{"truncated.heic", heicData[:len(heicData)*2/3], ErrCorrupt, ""},
+		{"header-only.avif", readTestdata(t, "matrix/avif-rgb-far.avif")[:300], ErrCorrupt, ""},
+		{"no-preview.dng", noPreview, ErrCorrupt, "no embedded JPEG preview"},
 		{"zero.png", pngHeader(0, 10), ErrCorrupt, ""},
 		{"jpeg-magic-only.jpg", []byte{0xff, 0xd8, 0xff}, ErrCorrupt, ""},
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 
 	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
 	"github.com/cliprag/cliprag/embed/imageformat"
@@ -34,6 +33,7 @@ func init() {
 		Magic:        []string{"\x89PNG\r\n\x1a\n"},
 		DecodeConfig: configOf(png.DecodeConfig),
 		Decode:       fixed(png.Decode, fixPNG),
+		Orientation:  pngOrientation,
 		Displayable:  true,
 	})
 	imageformat.Register(imageformat.Format{
@@ -48,19 +48,56 @@ func init() {
 		Magic:        []string{"RIFF????WEBP"},
 		DecodeConfig: configOf(webp.DecodeConfig),
 		Decode:       fixed(webp.Decode, fixWebP),
+		Orientation:  webpOrientation,
 		Displayable:  true,
+	})
+	imageformat.Register(imageformat.Format{
+		Name: "heic", Extensions: []string{".heic", ".heif", ".hif"}, MIMEType: "image/heic",
+		Magic:        []string{"????ftyp"},
+		Match:        isHEIC,
+		DecodeConfig: heifConfig,
+		Decode:       decodeHEIF(decodeHEIC, true),
+	})
+	imageformat.Register(imageformat.Format{
+		Name: "avif", Extensions: []string{".avif"}, MIMEType: "image/avif",
+		Magic:        []string{"????ftyp"},
+		Match:        isAVIF,
+		DecodeConfig: heifConfig,
+		Decode:       decodeHEIF(decodeAVIF, false),
 	})
 	imageformat.Register(imageformat.Format{
 		Name: "bmp", Extensions: []string{".bmp"}, MIMEType: "image/bmp",
 		Magic:        []string{"BM"},
 		DecodeConfig: configOf(bmp.DecodeConfig),
-		Decode:       fixed(bmp.Decode, nil),
+		Decode:       fixed(bmp.Decode, fixBMP),
 	})
+	// Camera RAW files are TIFFs: they register before TIFF, which would
+	// claim them.
+	for _, raw := range []struct {
+		name, ext, mime string
+		match           func([]byte) bool
+	}{
+		{"cr2", ".cr2", "image/x-canon-cr2", isCR2},
+		{"nef", ".nef", "image/x-nikon-nef", isNEF},
+		{"arw", ".arw", "image/x-sony-arw", isARW},
+		{"dng", ".dng", "image/x-adobe-dng", isDNG},
+	} {
+		imageformat.Register(imageformat.Format{
+			Name: raw.name, Extensions: []string{raw.ext}, MIMEType: raw.mime,
+			Magic:        []string{"II*\x00", "MM\x00*"},
+			Match:        raw.match,
+			DecodeConfig: rawConfig,
+			Decode:       decodeRAW,
+			Orientation:  tiffOrientation,
+			Preview:      true,
+		})
+	}
 	imageformat.Register(imageformat.Format{
 		Name: "tiff", Extensions: []string{".tif", ".tiff"}, MIMEType: "image/tiff",
 		Magic:        []string{"II*\x00", "MM\x00*"},
-		DecodeConfig: configOf(tiff.DecodeConfig),
-		Decode:       fixed(tiff.Decode, nil),
+		DecodeConfig: tiffConfig,
+		Decode:       decodeTIFF,
+		Orientation:  tiffOrientation,
 	})
 }
 
