@@ -171,6 +171,9 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  failed: %s: %s\n", cli.Printable(f.Path), cli.Printable(f.Reason))
 	}
+	for _, p := range s.Previews {
+		fmt.Fprintf(w, "  read through its embedded JPEG preview: %s\n", p)
+	}
 }
 
 func splitList(s string) []string {

@@ -47,24 +47,10 @@ func toRaster(ws *workspace, img image.Image) raster {
 	switch m := img.(type) {
 	case *image.Gray:
 		r.mode = modeL
-		ws.src = growBytes(ws.src, w*h)
-		for y := 0; y < h; y++ {
-			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(ws.src[y*w:(y+1)*w], m.Pix[off:off+w])
-		}
+		ws.src = copyRows(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
 		r.pix = ws.src
 	case *image.Gray16:
-		r.mode = modeI
-		ws.src32 = growInt32s(ws.src32, w*h)
-		for y := 0; y < h; y++ {
-			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row := m.Pix[off : off+2*w]
-			out := ws.src32[y*w : (y+1)*w]
-			for x := range out {
-				out[x] = int32(row[2*x])<<8 | int32(row[2*x+1])
-			}
-		}
-		r.ipix = ws.src32
+		r = gray16Raster(ws, m)
 	case *image.YCbCr:
 		r.mode = modeRGB
 		ws.src = growBytes(ws.src, w*h*3)
@@ -72,11 +58,7 @@ func toRaster(ws *workspace, img image.Image) raster {
 		r.pix = ws.src
 	case *image.CMYK:
 		r.mode = modeCMYK
-		ws.src = growBytes(ws.src, w*h*4)
-		for y := 0; y < h; y++ {
-			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(ws.src[y*w*4:(y+1)*w*4], m.Pix[off:off+4*w])
-		}
+		ws.src = copyRows(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 4*w, h)
 		r.pix = ws.src
 	case *image.NRGBA:
 		if opaqueNRGBA(m) {
@@ -84,88 +66,128 @@ func toRaster(ws *workspace, img image.Image) raster {
 			ws.src = dropAlpha8(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
 		} else {
 			r.mode = modeRGBA
-			ws.src = growBytes(ws.src, w*h*4)
-			for y := 0; y < h; y++ {
-				off := m.PixOffset(b.Min.X, b.Min.Y+y)
-				copy(ws.src[y*w*4:(y+1)*w*4], m.Pix[off:off+4*w])
-			}
+			ws.src = copyRows(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 4*w, h)
 		}
 		r.pix = ws.src
 	case *image.RGBA:
-		if opaqueRGBA(m) {
-			r.mode = modeRGB
-			ws.src = dropAlpha8(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
-			r.pix = ws.src
-		} else {
-			r = generic(ws, img, true)
+		if !opaqueRGBA(m) {
+			return generic(ws, img)
 		}
+		r.mode = modeRGB
+		ws.src = dropAlpha8(ws.src, m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, w, h)
+		r.pix = ws.src
 	case *image.RGBA64:
-		// 16-bit RGB PNG: Pillow keeps the most significant byte ("RGB;16B").
-		if opaqueRGBA64(m) {
-			r.mode = modeRGB
-			ws.src = growBytes(ws.src, w*h*3)
-			for y := 0; y < h; y++ {
-				off := m.PixOffset(b.Min.X, b.Min.Y+y)
-				row := m.Pix[off : off+8*w]
-				out := ws.src[y*w*3 : (y+1)*w*3]
-				for x := 0; x < w; x++ {
-					out[3*x], out[3*x+1], out[3*x+2] = row[8*x], row[8*x+2], row[8*x+4]
-				}
-			}
-			r.pix = ws.src
-		} else {
-			r = generic(ws, img, true)
+		if !opaqueRGBA64(m) {
+			return generic(ws, img)
 		}
+		r = rgba64Raster(ws, m)
 	case *image.NRGBA64:
-		// 16-bit RGBA or grey+alpha PNG: most significant bytes ("RGBA;16B", "LA;16B").
-		r.mode = modeRGBA
-		ws.src = growBytes(ws.src, w*h*4)
-		opaque := true
-		for y := 0; y < h; y++ {
-			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row := m.Pix[off : off+8*w]
-			out := ws.src[y*w*4 : (y+1)*w*4]
-			for x := 0; x < w; x++ {
-				out[4*x], out[4*x+1], out[4*x+2], out[4*x+3] = row[8*x], row[8*x+2], row[8*x+4], row[8*x+6]
-				if row[8*x+6] != 0xff {
-					opaque = false
-				}
-			}
-		}
-		r.pix = ws.src
-		if opaque {
-			r = rgbaToRGB(ws, r)
-		}
+		r = nrgba64Raster(ws, m)
 	case *image.Paletted:
-		r.mode = modeP
-		var lut [256][3]uint8
-		for i, c := range m.Palette {
-			if i >= 256 {
-				break
-			}
-			n := color.NRGBAModel.Convert(c).(color.NRGBA)
-			lut[i] = [3]uint8{n.R, n.G, n.B}
-		}
-		ws.src = growBytes(ws.src, w*h*3)
-		for y := 0; y < h; y++ {
-			off := m.PixOffset(b.Min.X, b.Min.Y+y)
-			row := m.Pix[off : off+w]
-			out := ws.src[y*w*3 : (y+1)*w*3]
-			for x, idx := range row {
-				c := lut[idx]
-				out[3*x], out[3*x+1], out[3*x+2] = c[0], c[1], c[2]
-			}
-		}
-		r.pix = ws.src
+		r = palettedRaster(ws, m)
 	default:
-		r = generic(ws, img, false)
+		r = generic(ws, img)
 	}
 	return r
 }
 
+// copyRows copies h rows of n bytes, the first at off and each stride
+// after the previous, into dst, packed.
+func copyRows(dst, pix []byte, off, stride, n, h int) []byte {
+	dst = growBytes(dst, n*h)
+	for y := 0; y < h; y++ {
+		copy(dst[y*n:(y+1)*n], pix[off+y*stride:off+y*stride+n])
+	}
+	return dst
+}
+
+// gray16Raster is a 16-bit grey image as Pillow's mode "I".
+func gray16Raster(ws *workspace, m *image.Gray16) raster {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ws.src32 = growInt32s(ws.src32, w*h)
+	for y := 0; y < h; y++ {
+		off := m.PixOffset(b.Min.X, b.Min.Y+y)
+		row := m.Pix[off : off+2*w]
+		out := ws.src32[y*w : (y+1)*w]
+		for x := range out {
+			out[x] = int32(row[2*x])<<8 | int32(row[2*x+1])
+		}
+	}
+	return raster{w: w, h: h, mode: modeI, ipix: ws.src32}
+}
+
+// rgba64Raster is an opaque 16-bit RGB image (a 16-bit RGB PNG): Pillow
+// keeps the most significant byte ("RGB;16B").
+func rgba64Raster(ws *workspace, m *image.RGBA64) raster {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ws.src = growBytes(ws.src, w*h*3)
+	for y := 0; y < h; y++ {
+		off := m.PixOffset(b.Min.X, b.Min.Y+y)
+		row := m.Pix[off : off+8*w]
+		out := ws.src[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			out[3*x], out[3*x+1], out[3*x+2] = row[8*x], row[8*x+2], row[8*x+4]
+		}
+	}
+	return raster{w: w, h: h, mode: modeRGB, pix: ws.src}
+}
+
+// nrgba64Raster is a 16-bit RGBA or grey+alpha PNG: the most significant
+// bytes ("RGBA;16B", "LA;16B"), RGB when every pixel is opaque.
+func nrgba64Raster(ws *workspace, m *image.NRGBA64) raster {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ws.src = growBytes(ws.src, w*h*4)
+	opaque := true
+	for y := 0; y < h; y++ {
+		off := m.PixOffset(b.Min.X, b.Min.Y+y)
+		row := m.Pix[off : off+8*w]
+		out := ws.src[y*w*4 : (y+1)*w*4]
+		for x := 0; x < w; x++ {
+			out[4*x], out[4*x+1], out[4*x+2], out[4*x+3] = row[8*x], row[8*x+2], row[8*x+4], row[8*x+6]
+			if row[8*x+6] != 0xff {
+				opaque = false
+			}
+		}
+	}
+	r := raster{w: w, h: h, mode: modeRGBA, pix: ws.src}
+	if opaque {
+		r = rgbaToRGB(ws, r)
+	}
+	return r
+}
+
+// palettedRaster expands a palette image to RGB, keeping mode "P" (resized
+// with nearest neighbour, as Pillow forces).
+func palettedRaster(ws *workspace, m *image.Paletted) raster {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var lut [256][3]uint8
+	for i, c := range m.Palette {
+		if i >= 256 {
+			break
+		}
+		n := color.NRGBAModel.Convert(c).(color.NRGBA)
+		lut[i] = [3]uint8{n.R, n.G, n.B}
+	}
+	ws.src = growBytes(ws.src, w*h*3)
+	for y := 0; y < h; y++ {
+		off := m.PixOffset(b.Min.X, b.Min.Y+y)
+		row := m.Pix[off : off+w]
+		out := ws.src[y*w*3 : (y+1)*w*3]
+		for x, idx := range row {
+			c := lut[idx]
+			out[3*x], out[3*x+1], out[3*x+2] = c[0], c[1], c[2]
+		}
+	}
+	return raster{w: w, h: h, mode: modeP, pix: ws.src}
+}
+
 // generic converts any image through color.NRGBAModel (non-premultiplied
 // colour, as Pillow stores RGBA).
-func generic(ws *workspace, img image.Image, _ bool) raster {
+func generic(ws *workspace, img image.Image) raster {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	r := raster{w: w, h: h, mode: modeRGBA}

@@ -77,13 +77,16 @@ type Failure struct {
 // Summary is what a run did. In a dry run, Indexed, Updated and Pruned
 // count what would have been done.
 type Summary struct {
-	Found        int           `json:"found"`      // images found under Paths
-	Indexed      int           `json:"indexed"`    // embedded by the model and written
-	Updated      int           `json:"updated"`    // moved or touched files: record rewritten, no model work
-	Skipped      int           `json:"skipped"`    // unchanged since the last run
-	Duplicates   int           `json:"duplicates"` // same content as another indexed file
-	Pruned       int           `json:"pruned"`     // records removed: of files gone (with Prune), or left at a path that now holds other content
-	Failed       []Failure     `json:"failed"`
+	Found      int       `json:"found"`      // images found under Paths
+	Indexed    int       `json:"indexed"`    // embedded by the model and written
+	Updated    int       `json:"updated"`    // moved or touched files: record rewritten, no model work
+	Skipped    int       `json:"skipped"`    // unchanged since the last run
+	Duplicates int       `json:"duplicates"` // same content as another indexed file
+	Pruned     int       `json:"pruned"`     // records removed: of files gone (with Prune), or left at a path that now holds other content
+	Failed     []Failure `json:"failed"`
+	// Previews are the files indexed through their embedded JPEG preview
+	// (camera RAW files: CR2, NEF, ARW, DNG), sorted.
+	Previews     []string      `json:"previews,omitempty"`
 	DryRun       bool          `json:"dry_run,omitempty"`
 	Duration     time.Duration `json:"-"`
 	Seconds      float64       `json:"duration_seconds"`
@@ -104,6 +107,7 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 			sum.ImagesPerSec = float64(sum.Indexed) / sum.Seconds
 		}
 		sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Path < sum.Failed[j].Path })
+		sort.Strings(sum.Previews)
 		return sum, err
 	}
 	if len(opts.Paths) == 0 {
@@ -153,11 +157,12 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 		sum.Indexed = len(todo)
 	} else if len(todo) > 0 {
 		p := newPipeline(m, s, opts, byID, &sum)
-		if err := p.run(ctx, todo); err != nil {
-			sum.Failed = append(sum.Failed, p.failures()...)
+		err := p.run(ctx, todo)
+		sum.Failed = append(sum.Failed, p.failures()...)
+		sum.Previews = p.previewed()
+		if err != nil {
 			return finish(err)
 		}
-		sum.Failed = append(sum.Failed, p.failures()...)
 	}
 
 	if opts.Prune {
@@ -323,6 +328,7 @@ type pipeline struct {
 
 	mu       sync.Mutex
 	fails    []Failure
+	previews []string          // files read through their embedded JPEG preview
 	claimed  map[string]string // id → path, for duplicates within this run
 	written  map[string]bool   // ids written by this run
 	replaced []string          // ids of old records at paths that turned out duplicates
@@ -340,6 +346,13 @@ func (p *pipeline) fail(path string, err error) {
 	p.fails = append(p.fails, Failure{Path: path, Reason: err.Error()})
 	p.mu.Unlock()
 	p.done.Add(1)
+}
+
+// previewed returns the files preprocessed from their embedded preview.
+func (p *pipeline) previewed() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.previews...)
 }
 
 func (p *pipeline) failures() []Failure {
@@ -532,6 +545,11 @@ func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
 		return nil, trimName(err, j.path)
 	}
 	pr.pixels, pr.width, pr.height, pr.format = pixels, info.Width, info.Height, info.Format
+	if info.Preview {
+		p.mu.Lock()
+		p.previews = append(p.previews, j.path)
+		p.mu.Unlock()
+	}
 	return pr, nil
 }
 
