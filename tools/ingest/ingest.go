@@ -15,31 +15,22 @@
 // the others, or re-reads the file when none does.
 //
 // Memory is bounded whatever the number of files: the walk keeps one small
-// entry per file, and at most Workers+3·BatchSize preprocessed tensors
-// (600 KB each at 224 px; one batch is the model's input copy) and two
-// store batches are in flight. BENCHMARKS.md has the peak memory measured
-// for 1k to 100k files.
+// entry per file, and at most 2·Workers+1 files' bytes, Workers+2·BatchSize
+// preprocessed tensors (600 KB each at 224 px; one batch is the model's
+// input copy) and a few batches of records are in flight (see pipeline for
+// the stages). BENCHMARKS.md has the peak memory measured for 1k to 100k
+// files.
 package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/cliprag/cliprag/embed/zeroshot"
 	"github.com/cliprag/cliprag/retriever"
 )
 
@@ -66,6 +57,8 @@ type Options struct {
 	// ProgressInterval is how often plain progress lines are written when
 	// Progress is not a terminal (default 5 s).
 	ProgressInterval time.Duration
+
+	stageHook func(stage string) // tests: called as each stage finishes a piece of work
 }
 
 // Failure is a file that could not be indexed.
@@ -100,46 +93,40 @@ type Summary struct {
 func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: opts.DryRun, Failed: []Failure{}}
-	finish := func(err error) (Summary, error) {
-		sum.Duration = time.Since(start)
-		sum.Seconds = sum.Duration.Seconds()
-		if sum.Seconds > 0 {
-			sum.ImagesPerSec = float64(sum.Indexed) / sum.Seconds
-		}
-		sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Path < sum.Failed[j].Path })
-		sort.Strings(sum.Previews)
-		return sum, err
+	err := run(ctx, m, s, opts.withDefaults(m), &sum)
+	sum.Duration = time.Since(start)
+	sum.Seconds = sum.Duration.Seconds()
+	if sum.Seconds > 0 {
+		sum.ImagesPerSec = float64(sum.Indexed) / sum.Seconds
 	}
-	if len(opts.Paths) == 0 {
-		return finish(errors.New("ingest: no paths given"))
-	}
-	opts = opts.withDefaults(m)
-	want := retriever.Collection{Model: m.ID(), Dim: m.Dim()}
-	if opts.DryRun {
-		have, err := s.Collection(ctx)
-		switch {
-		case errors.Is(err, retriever.ErrNotFound):
-		case err != nil:
-			return finish(fmt.Errorf("open index %s: %w", s, err))
-		case have != want:
-			return finish(&retriever.MismatchError{Store: s.String(), Have: have, Want: want})
-		}
-	} else if err := s.Ensure(ctx, want); err != nil {
-		return finish(fmt.Errorf("open index %s: %w", s, err))
-	}
+	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Path < sum.Failed[j].Path })
+	sort.Strings(sum.Previews)
+	return sum, err
+}
 
+// run does Run's work: walk, compare with the index, run the pipeline over
+// what changed, remove what it left behind, prune.
+func run(ctx context.Context, m Encoder, s retriever.Store, opts Options, sum *Summary) error {
+	if len(opts.Paths) == 0 {
+		return errors.New("ingest: no paths given")
+	}
+	if err := openCollection(ctx, m, s, opts.DryRun); err != nil {
+		return err
+	}
 	w := newWalker(opts.Hidden, opts.Extensions)
 	defer w.close()
 	if err := w.walk(ctx, opts.Paths, opts.Roots); err != nil {
-		return finish(err)
+		return err
 	}
+	opts.hook(stageWalk)
 	sum.Found = len(w.out)
 	sum.Failed = append(sum.Failed, w.fail...)
 
 	byPath, byID, err := list(ctx, s)
 	if err != nil {
-		return finish(err)
+		return err
 	}
+	opts.hook(stageList)
 	todo, stale := plan(w.out, byPath)
 	sum.Skipped = len(w.out) - len(todo)
 	if len(stale) > 0 {
@@ -148,87 +135,48 @@ func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summa
 		sum.Pruned += len(stale)
 		if !opts.DryRun {
 			if err := deleteIDs(ctx, s, stale); err != nil {
-				return finish(err)
+				return err
 			}
 		}
 	}
 
-	if opts.DryRun {
-		sum.Indexed = len(todo)
-	} else if len(todo) > 0 {
-		p := newPipeline(m, s, opts, byID, &sum)
-		err := p.run(ctx, todo)
-		sum.Failed = append(sum.Failed, p.failures()...)
-		sum.Previews = p.previewed()
+	t := newTally()
+	if len(todo) > 0 {
+		p := &pipeline{enc: m, store: s, opts: opts, byID: byID}
+		t, err = p.run(ctx, todo)
+		sum.add(t)
 		if err != nil {
-			return finish(err)
+			return err
+		}
+		leftover := t.leftovers()
+		sum.Pruned += len(leftover)
+		if !opts.DryRun && len(leftover) > 0 {
+			if err := deleteIDs(ctx, s, leftover); err != nil {
+				return err
+			}
 		}
 	}
 
 	if opts.Prune {
-		if !opts.DryRun && len(todo) > 0 {
-			// Moved files kept their ids under new paths: prune from the index as it is now.
-			if byPath, _, err = list(ctx, s); err != nil {
-				return finish(err)
+		ids := gone(opts.Paths, byPath, w.files, t.rewritten)
+		if !opts.DryRun && len(ids) > 0 {
+			if err := deleteIDs(ctx, s, ids); err != nil {
+				return fmt.Errorf("prune: %w", err)
 			}
 		}
-		n, err := prune(ctx, s, opts, byPath, w)
-		sum.Pruned += n
-		if err != nil {
-			return finish(err)
-		}
-	}
-	return finish(nil)
-}
-
-// list reads the index: the records at each path (several only where a
-// run was interrupted while replacing one), and every record by id.
-func list(ctx context.Context, s retriever.Store) (byPath map[string][]retriever.FileEntry, byID map[string]retriever.FileEntry, err error) {
-	byPath = map[string][]retriever.FileEntry{}
-	byID = map[string]retriever.FileEntry{}
-	err = s.Files(ctx, func(e retriever.FileEntry) error {
-		byPath[e.Path] = append(byPath[e.Path], e)
-		byID[e.ID] = e
-		return nil
-	})
-	if err != nil && !errors.Is(err, retriever.ErrNotFound) {
-		return nil, nil, fmt.Errorf("list index %s: %w", s, err)
-	}
-	return byPath, byID, nil
-}
-
-// plan returns the files that need reading, and the ids of stale records:
-// where a path holds several records and one matches the file's size and
-// time, that one is kept and the others are stale. A file whose records
-// all differ from it is read again; writing its record replaces them all.
-func plan(files []candidate, byPath map[string][]retriever.FileEntry) (todo []job, stale []string) {
-	for _, c := range files {
-		es := byPath[c.path]
-		keep := slices.IndexFunc(es, func(e retriever.FileEntry) bool {
-			return e.Size == c.info.Size() && sameTime(e.ModTime, c.info.ModTime())
-		})
-		if keep < 0 {
-			todo = append(todo, job{candidate: c, old: es})
-			continue
-		}
-		for i, e := range es {
-			if i != keep {
-				stale = append(stale, e.ID)
-			}
-		}
-	}
-	return todo, stale
-}
-
-// deleteIDs deletes records in batches.
-func deleteIDs(ctx context.Context, s retriever.Store, ids []string) error {
-	sort.Strings(ids)
-	for i := 0; i < len(ids); i += 256 {
-		if err := s.Delete(ctx, ids[i:min(i+256, len(ids))]); err != nil {
-			return fmt.Errorf("delete from index %s: %w", s, err)
-		}
+		sum.Pruned += len(ids)
+		opts.hook(stagePrune)
 	}
 	return nil
+}
+
+// add adds the pipeline's counts to s.
+func (s *Summary) add(t *tally) {
+	s.Indexed += t.indexed
+	s.Updated += t.updated
+	s.Duplicates += t.duplicates
+	s.Failed = append(s.Failed, t.failed...)
+	s.Previews = append(s.Previews, t.previews...)
 }
 
 // Defaults for Options fields left zero. Workers default to the number of
@@ -258,463 +206,9 @@ func (o Options) withDefaults(m Encoder) Options {
 	return o
 }
 
-// sameTime compares modification times at microsecond precision, the
-// coarsest precision a backend keeps.
-func sameTime(a, b time.Time) bool {
-	return a.Truncate(time.Microsecond).Equal(b.Truncate(time.Microsecond))
-}
-
-// prune deletes records whose files are gone, among those under the folders
-// (or exact files) this run was given.
-func prune(ctx context.Context, s retriever.Store, opts Options, byPath map[string][]retriever.FileEntry, w *walker) (int, error) {
-	var roots []string
-	for _, p := range opts.Paths {
-		if abs, err := filepath.Abs(p); err == nil {
-			roots = append(roots, abs)
-		}
+// hook reports to the test hook that stage finished a piece of work.
+func (o Options) hook(stage string) {
+	if o.stageHook != nil {
+		o.stageHook(stage)
 	}
-	var gone []string
-	for path, es := range byPath {
-		inside := false
-		for _, r := range roots {
-			if under(path, r) {
-				inside = true
-				break
-			}
-		}
-		if !inside || w.files[path] {
-			continue
-		}
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			for _, e := range es {
-				gone = append(gone, e.ID)
-			}
-		}
-	}
-	if opts.DryRun || len(gone) == 0 {
-		return len(gone), nil
-	}
-	if err := deleteIDs(ctx, s, gone); err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	return len(gone), nil
-}
-
-// job is a file that needs reading.
-type job struct {
-	candidate
-	old []retriever.FileEntry // the records at this path before the run
-}
-
-// prepared is a job after reading, hashing and (when new) preprocessing.
-type prepared struct {
-	job
-	sha    string
-	id     string
-	pixels []float32 // nil when the vector is reused
-	width  int
-	height int
-	format string
-	reuse  *retriever.Record // existing record whose vector is reused
-}
-
-type pipeline struct {
-	m      Encoder
-	s      retriever.Store
-	opts   Options
-	byID   map[string]retriever.FileEntry
-	sum    *Summary
-	labels [][]float32 // tag label embeddings
-
-	mu       sync.Mutex
-	fails    []Failure
-	previews []string          // files read through their embedded JPEG preview
-	claimed  map[string]string // id → path, for duplicates within this run
-	written  map[string]bool   // ids written by this run
-	replaced []string          // ids of old records at paths that turned out duplicates
-	done     atomic.Int64
-	total    int
-	progress *progress
-}
-
-func newPipeline(m Encoder, s retriever.Store, opts Options, byID map[string]retriever.FileEntry, sum *Summary) *pipeline {
-	return &pipeline{m: m, s: s, opts: opts, byID: byID, sum: sum, claimed: map[string]string{}, written: map[string]bool{}}
-}
-
-func (p *pipeline) fail(path string, err error) {
-	p.mu.Lock()
-	p.fails = append(p.fails, Failure{Path: path, Reason: err.Error()})
-	p.mu.Unlock()
-	p.done.Add(1)
-}
-
-// previewed returns the files preprocessed from their embedded preview.
-func (p *pipeline) previewed() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.previews...)
-}
-
-func (p *pipeline) failures() []Failure {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Failure(nil), p.fails...)
-}
-
-func (p *pipeline) run(ctx context.Context, todo []job) error {
-	if len(p.opts.Tags) > 0 {
-		templates := p.opts.TagTemplates
-		if len(templates) == 0 {
-			templates = p.m.DefaultTemplates()
-		}
-		vecs, err := zeroshot.LabelEmbeddings(ctx, p.m.EmbedTexts, p.opts.Tags, templates)
-		if err != nil {
-			return fmt.Errorf("embed tags: %w", err)
-		}
-		p.labels = vecs
-	}
-	p.total = len(todo)
-	p.progress = startProgress(p.opts.Progress, p.opts.ProgressInterval, p.total, &p.done)
-	defer p.progress.stop()
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-
-	jobs := make(chan job)
-	ready := make(chan prepared, p.opts.BatchSize)
-	records := make(chan []retriever.Record, 2)
-
-	go func() {
-		defer close(jobs)
-		for _, j := range todo {
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
-	var workers sync.WaitGroup
-	for range p.opts.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for j := range jobs {
-				pr, err := p.prepare(ctx, j)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					var fatal *fatalError
-					if errors.As(err, &fatal) {
-						cancel(fatal.err)
-						return
-					}
-					p.fail(j.path, err)
-					continue
-				}
-				if pr == nil { // duplicate
-					p.done.Add(1)
-					continue
-				}
-				select {
-				case ready <- *pr:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	go func() { workers.Wait(); close(ready) }()
-
-	// The batcher embeds and tags; it hands finished records to the writer.
-	go func() {
-		defer close(records)
-		var batch []prepared
-		flush := func() bool {
-			if len(batch) == 0 {
-				return true
-			}
-			recs, err := p.embedBatch(ctx, batch)
-			batch = batch[:0]
-			if err != nil {
-				cancel(err)
-				return false
-			}
-			select {
-			case records <- recs:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		for pr := range ready {
-			if pr.reuse != nil {
-				rec := *pr.reuse
-				rec.Payload = p.payload(pr, rec.Payload.Tags)
-				select {
-				case records <- []retriever.Record{rec}:
-				case <-ctx.Done():
-					return
-				}
-				continue
-			}
-			batch = append(batch, pr)
-			if len(batch) >= p.opts.BatchSize && !flush() {
-				return
-			}
-		}
-		if ctx.Err() == nil {
-			flush()
-		}
-	}()
-
-	// The writer runs here: it groups records into store batches and keeps
-	// writing what was embedded even when the run is being cancelled.
-	werr := p.write(ctx, records)
-	if werr != nil {
-		cancel(werr)
-	}
-	for range records { // drain, so the batcher can exit
-	}
-	if werr != nil {
-		return werr
-	}
-	if err := context.Cause(ctx); err != nil {
-		return err
-	}
-	return p.removeReplaced(ctx)
-}
-
-// fatalError marks an error that stops the run (the store failing), as
-// opposed to one bad file.
-type fatalError struct{ err error }
-
-func (e *fatalError) Error() string { return e.err.Error() }
-
-// prepare reads, hashes and preprocesses one file. It returns nil, nil for a
-// duplicate of another indexed file.
-func (p *pipeline) prepare(ctx context.Context, j job) (*prepared, error) {
-	if j.info.Size() > p.opts.MaxFileBytes {
-		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", j.info.Size(), p.opts.MaxFileBytes)
-	}
-	data, fi, err := readFile(ctx, j.candidate, p.opts.MaxFileBytes)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	j.info = fi
-	h := sha256.Sum256(data)
-	pr := &prepared{job: j, sha: hex.EncodeToString(h[:])}
-	pr.id = retriever.RecordID(pr.sha, p.m.ID())
-
-	// Same content as a record we already have: reuse its vector (a touched
-	// or moved file), or skip it as a duplicate of a file that still exists.
-	if e, ok := p.byID[pr.id]; ok {
-		if e.Path != j.path {
-			if _, err := os.Stat(e.Path); err == nil {
-				p.duplicate(j, pr.id)
-				return nil, nil
-			}
-		}
-		recs, err := p.s.Get(ctx, []string{pr.id})
-		if err != nil {
-			return nil, &fatalError{fmt.Errorf("read index %s: %w", p.s, err)}
-		}
-		if len(recs) == 1 {
-			pr.reuse = &recs[0]
-			pr.width, pr.height, pr.format = recs[0].Payload.Width, recs[0].Payload.Height, recs[0].Payload.Format
-			return pr, nil
-		}
-	}
-	// Two files with the same content in this run: index the first only.
-	p.mu.Lock()
-	if other, ok := p.claimed[pr.id]; ok && other != j.path {
-		p.mu.Unlock()
-		p.duplicate(j, pr.id)
-		return nil, nil
-	}
-	p.claimed[pr.id] = j.path
-	p.mu.Unlock()
-
-	pixels, info, err := p.m.Preprocessor().Bytes(j.path, data)
-	if err != nil {
-		return nil, trimName(err, j.path)
-	}
-	pr.pixels, pr.width, pr.height, pr.format = pixels, info.Width, info.Height, info.Format
-	if info.Preview {
-		p.mu.Lock()
-		p.previews = append(p.previews, j.path)
-		p.mu.Unlock()
-	}
-	return pr, nil
-}
-
-// duplicate counts j as a duplicate of the record id. The records that
-// were at j's path hold content the file no longer has: they are removed
-// at the end of the run unless the run wrote them (at another path).
-func (p *pipeline) duplicate(j job, id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.sum.Duplicates++
-	for _, e := range j.old {
-		if e.ID != id {
-			p.replaced = append(p.replaced, e.ID)
-		}
-	}
-}
-
-// removeReplaced deletes the records duplicate set aside that the run did
-// not write.
-func (p *pipeline) removeReplaced(ctx context.Context) error {
-	var del []string
-	for _, id := range p.replaced {
-		if !p.written[id] {
-			del = append(del, id)
-		}
-	}
-	if len(del) == 0 {
-		return nil
-	}
-	if err := deleteIDs(ctx, p.s, del); err != nil {
-		return err
-	}
-	p.sum.Pruned += len(del)
-	return nil
-}
-
-// trimName removes a leading "path: " from err's message, since failures
-// already carry the path.
-func trimName(err error, path string) error {
-	msg := err.Error()
-	for _, prefix := range []string{path + ": ", filepath.Base(path) + ": "} {
-		if strings.HasPrefix(msg, prefix) {
-			return errors.New(strings.TrimPrefix(msg, prefix))
-		}
-	}
-	return err
-}
-
-func (p *pipeline) embedBatch(ctx context.Context, batch []prepared) ([]retriever.Record, error) {
-	pixels := make([][]float32, len(batch))
-	for i, b := range batch {
-		pixels[i] = b.pixels
-	}
-	vecs, err := p.m.EmbedPixels(ctx, pixels)
-	if err != nil {
-		return nil, fmt.Errorf("embed images: %w", err)
-	}
-	recs := make([]retriever.Record, len(batch))
-	for i, b := range batch {
-		var tags []retriever.Tag
-		if len(p.labels) > 0 {
-			tags = p.tags(vecs[i])
-		}
-		recs[i] = retriever.Record{ID: b.id, Vector: vecs[i], Payload: p.payload(b, tags)}
-	}
-	return recs, nil
-}
-
-func (p *pipeline) tags(vec []float32) []retriever.Tag {
-	probs := zeroshot.Probs(vec, p.labels, p.m.LogitScale())
-	idx := make([]int, len(probs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
-	var tags []retriever.Tag
-	for _, i := range idx[:min(p.opts.TopTags, len(idx))] {
-		if probs[i] < p.opts.MinTagProb {
-			break
-		}
-		tags = append(tags, retriever.Tag{Label: p.opts.Tags[i], Score: probs[i]})
-	}
-	return tags
-}
-
-func (p *pipeline) payload(b prepared, tags []retriever.Tag) retriever.Payload {
-	return retriever.Payload{
-		Path:      b.path,
-		SHA256:    b.sha,
-		Size:      b.info.Size(),
-		ModTime:   b.info.ModTime(),
-		Width:     b.width,
-		Height:    b.height,
-		Format:    b.format,
-		Folder:    filepath.Dir(b.path),
-		Tags:      tags,
-		IndexedAt: time.Now().UTC(),
-		Model:     p.m.ID(),
-	}
-}
-
-// write upserts records in groups. It keeps writing after ctx is cancelled, so that work
-// already embedded is not lost, using a bounded background context.
-func (p *pipeline) write(ctx context.Context, in <-chan []retriever.Record) error {
-	const maxBatch = 128
-	var pending []retriever.Record
-	var reused []bool
-	wctx := context.WithoutCancel(ctx)
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		cctx, cancel := context.WithTimeout(wctx, 2*time.Minute)
-		defer cancel()
-		// Upsert also removes the old record of a file whose content
-		// changed (the other record at its path), in the same step.
-		if err := p.s.Upsert(cctx, pending); err != nil {
-			return fmt.Errorf("write index %s: %w", p.s, err)
-		}
-		p.mu.Lock()
-		for i, r := range pending {
-			p.written[r.ID] = true
-			if reused[i] {
-				p.sum.Updated++
-			} else {
-				p.sum.Indexed++
-			}
-		}
-		p.mu.Unlock()
-		p.done.Add(int64(len(pending)))
-		pending, reused = pending[:0], reused[:0]
-		return nil
-	}
-	// Write each batch as soon as it is embedded, so that an interrupted run
-	// loses as little as possible; when the model is ahead of the store,
-	// batches that are already waiting are merged into one write.
-	for recs := range in {
-		add := func(recs []retriever.Record) {
-			for _, r := range recs {
-				pending = append(pending, r)
-				reused = append(reused, p.isReuse(r))
-			}
-		}
-		add(recs)
-	merge:
-		for len(pending) < maxBatch {
-			select {
-			case more, ok := <-in:
-				if !ok {
-					break merge
-				}
-				add(more)
-			default:
-				break merge
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-	}
-	return flush()
-}
-
-// isReuse reports whether r carries a vector that was already in the index.
-func (p *pipeline) isReuse(r retriever.Record) bool {
-	_, ok := p.byID[r.ID]
-	return ok
 }

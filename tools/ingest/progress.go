@@ -18,15 +18,15 @@ type progress struct {
 	w        io.Writer
 	tty      bool
 	total    int
-	done     *atomic.Int64
+	done     atomic.Int64
 	start    time.Time
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	interval time.Duration
 }
 
-func startProgress(w io.Writer, interval time.Duration, total int, done *atomic.Int64) *progress {
-	p := &progress{w: w, total: total, done: done, start: time.Now(), quit: make(chan struct{}), interval: interval}
+func startProgress(w io.Writer, interval time.Duration, total int) *progress {
+	p := &progress{w: w, total: total, start: time.Now(), quit: make(chan struct{}), interval: interval}
 	if w == nil || total == 0 {
 		return p
 	}
@@ -51,6 +51,9 @@ func startProgress(w io.Writer, interval time.Duration, total int, done *atomic.
 	}()
 	return p
 }
+
+// set records that n files are done.
+func (p *progress) set(n int) { p.done.Store(int64(n)) }
 
 func (p *progress) stop() {
 	if p.w == nil || p.total == 0 {
