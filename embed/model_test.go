@@ -55,11 +55,20 @@ func tiny(tb testing.TB) *embed.Model {
 }
 
 func TestMain(m *testing.M) {
+	// Keep the optimised copies that directory models write out of the
+	// user's cache.
+	cache, err := os.MkdirTemp("", "embed-test-cache-")
+	if err == nil {
+		os.Setenv("XDG_CACHE_HOME", cache)
+	}
 	// The library from ONNXRUNTIME_LIB (the tests' configuration), for the
 	// examples, which call Load without options; tests that need it check
 	// with requireRuntime.
 	_ = onnx.Init(context.Background(), onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Offline: true})
 	code := m.Run()
+	if cache != "" {
+		os.RemoveAll(cache)
+	}
 	if tinyModel != nil {
 		tinyModel.Close()
 	}

@@ -151,3 +151,44 @@ func TestTextCache(t *testing.T) {
 		t.Error("WithTextCache(0) still caches")
 	}
 }
+
+// TestTextSessionCache loads a directory model twice with a cache folder:
+// the first load writes the text tower's optimised copy, the second runs on
+// it, and both embed as the bundled model does. The image tower is never
+// cached.
+func TestTextSessionCache(t *testing.T) {
+	ref := tiny(t)
+	ctx := context.Background()
+	dir, cache := t.TempDir(), t.TempDir()
+	copyAllTiny(t, dir)
+	want, err := ref.EmbedTexts(ctx, []string{"a photo of a yellow cross"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		m, err := embed.Load(ctx, dir, embed.WithCacheDir(cache))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.EmbedTexts(ctx, []string{"a photo of a yellow cross"})
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(got[0], want[0]); d > 1e-5 {
+			t.Errorf("load %d: differs from the bundled model by %g", i+1, d)
+		}
+		copies, _ := filepath.Glob(filepath.Join(cache, "ort", "*.ort"))
+		if len(copies) != 1 || !strings.Contains(filepath.Base(copies[0]), "text_model-") {
+			t.Errorf("load %d: cached copies %v, want the text tower's only", i+1, copies)
+		}
+	}
+	m, err := embed.Load(ctx, dir, embed.WithCacheDir(t.TempDir()), embed.WithSessionCache(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.EmbedTexts(ctx, []string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -140,7 +140,11 @@ func (m *Model) buildTowers(l *layout.Model, o *options) error {
 	}
 	ts := vs
 	if l.Kind != LayoutCombined {
-		if ts, err = newLazySession(l.Text, l.TextFile, so); err != nil {
+		tso := so
+		if cache, err := o.cache(); err == nil && !o.noORTCache {
+			tso.CacheDir = cache
+		}
+		if ts, err = newLazySession(l.Text, l.TextFile, tso); err != nil {
 			vs.close()
 			return fmt.Errorf("text model: %w", err)
 		}
