@@ -15,7 +15,19 @@
 // A Model embeds texts, decoded images, image files and preprocessed tensors
 // in batches, returning L2-normalised vectors, and classifies images
 // zero-shot as the CLIP paper does (LabelEmbeddings, Classify, ZeroShot).
-// Its methods are safe for concurrent use.
+// Its methods are safe for concurrent use. Each tower's ONNX Runtime
+// session is opened on its first use, so a program that only embeds text
+// never loads the image tower; the text tower runs at the batch's real
+// sequence length where its graph allows (an attention mask, or a causal
+// CLIP text tower), is opened from an optimised, memory-mapped copy kept in
+// the cache (WithSessionCache), and recent text embeddings are kept in a
+// bounded cache (WithTextCache).
+//
+// The model registry (package embed/registry) and the reading of a model's
+// files (package embed/layout) need no runtime and build without cgo; this
+// package keeps aliases for them. Environment variables are not read here:
+// the commands' configuration (internal/config) turns CLIPRAG_CACHE,
+// HF_ENDPOINT, HF_TOKEN, ONNXRUNTIME_LIB and the rest into options.
 //
 // Tokenizers (package embed/tokenizer) and image preprocessing (package
 // embed/preprocess) are pure Go and match the reference implementations;

@@ -12,7 +12,7 @@
 # time of each rate measurement (default 3); REPEAT=N how many times each
 # end-to-end case runs (default 3; the report shows the median run).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 root=$(pwd)
 
 out=${1:?usage: sections/ingest.sh OUT}

@@ -14,7 +14,7 @@
 # copy). Qdrant is started with scripts/qdrant.sh on QDRANT_HTTP_PORT /
 # QDRANT_GRPC_PORT (default 26333/26334) and stopped at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 root=$(pwd)
 
 out=${1:?usage: sections/query.sh OUT}
