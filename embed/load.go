@@ -50,7 +50,7 @@ type options struct {
 	ortURL     string // ONNX Runtime release archives; "": the official ones
 	npm        string // npm registry for onnxruntime-node; "": registry.npmjs.org
 	padContext bool   // pad text to the context length even where the graph allows less (tests)
-	noORTCache bool   // open the text tower from its ONNX file every time
+	copies     SessionCache
 }
 
 // WithCacheDir sets cliprag's cache directory (downloaded models and the ONNX
@@ -109,13 +109,27 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // recently used first out; 0 turns the cache off. Default DefaultTextCacheSize.
 func WithTextCache(n int) Option { return func(o *options) { o.textCache = n } }
 
-// WithSessionCache says whether the text tower is opened from an optimised
-// copy kept in the cache directory (see onnx.SessionOptions.CacheDir):
-// memory-mapped, so a process that embeds a query starts in a fraction of
-// the time and memory. The first load of a model writes the copy. Default
-// true; the image tower, loaded by long-running ingest, is always opened
-// from its ONNX file.
-func WithSessionCache(on bool) Option { return func(o *options) { o.noORTCache = !on } }
+// SessionCache says how the text tower uses the optimised copies kept in
+// the cache directory (see onnx.SessionOptions.CacheDir): opened from a
+// copy, memory-mapped, a process that embeds a query starts in a fraction
+// of the time and memory. The image tower, loaded by long-running ingest,
+// is always opened from its ONNX file.
+type SessionCache int
+
+const (
+	// SessionCacheWrite uses the copy, writing it on the model's first
+	// load (which then takes longer and about three times the text tower's
+	// size in memory). The default.
+	SessionCacheWrite SessionCache = iota
+	// SessionCacheRead uses a copy that exists but never writes one.
+	SessionCacheRead
+	// SessionCacheOff always opens the text tower from its ONNX file.
+	SessionCacheOff
+)
+
+// WithSessionCache sets how the text tower uses the cache's optimised
+// copies; default SessionCacheWrite.
+func WithSessionCache(c SessionCache) Option { return func(o *options) { o.copies = c } }
 
 // newOptions applies opts over the defaults and checks them.
 func newOptions(opts []Option) (*options, error) {

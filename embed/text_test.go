@@ -183,12 +183,19 @@ func TestTextSessionCache(t *testing.T) {
 			t.Errorf("load %d: cached copies %v, want the text tower's only", i+1, copies)
 		}
 	}
-	m, err := embed.Load(ctx, dir, embed.WithCacheDir(t.TempDir()), embed.WithSessionCache(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if _, err := m.EmbedTexts(ctx, []string{"x"}); err != nil {
-		t.Fatal(err)
+	for _, mode := range []embed.SessionCache{embed.SessionCacheRead, embed.SessionCacheOff} {
+		empty := t.TempDir()
+		m, err := embed.Load(ctx, dir, embed.WithCacheDir(empty), embed.WithSessionCache(mode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.EmbedTexts(ctx, []string{"x"})
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if copies, _ := filepath.Glob(filepath.Join(empty, "ort", "*")); len(copies) != 0 {
+			t.Errorf("mode %d wrote %v", mode, copies)
+		}
 	}
 }

@@ -141,8 +141,8 @@ func (m *Model) buildTowers(l *layout.Model, o *options) error {
 	ts := vs
 	if l.Kind != LayoutCombined {
 		tso := so
-		if cache, err := o.cache(); err == nil && !o.noORTCache {
-			tso.CacheDir = cache
+		if cache, err := o.cache(); err == nil && o.copies != SessionCacheOff {
+			tso.CacheDir, tso.CacheNoWrite = cache, o.copies == SessionCacheRead
 		}
 		if ts, err = newLazySession(l.Text, l.TextFile, tso); err != nil {
 			vs.close()

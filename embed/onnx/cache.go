@@ -70,6 +70,9 @@ func openCached(path string, o SessionOptions, info func() ([]TensorInfo, []Tens
 		}
 		os.Remove(cached)
 	}
+	if o.CacheNoWrite {
+		return nil
+	}
 	return writeCached(path, cached, o, info)
 }
 

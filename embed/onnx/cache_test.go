@@ -58,6 +58,17 @@ func TestSessionCache(t *testing.T) {
 	check("a corrupt copy is replaced", false)
 	check("and the new copy maps", true)
 
+	// CacheNoWrite uses the copy but writes none.
+	other := t.TempDir()
+	s, err := NewSessionFromFile(model, SessionOptions{Threads: 1, CacheDir: other, CacheNoWrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if entries, _ := os.ReadDir(filepath.Join(other, "ort")); len(entries) != 0 {
+		t.Errorf("CacheNoWrite wrote %d files", len(entries))
+	}
+
 	// A changed model gets a copy of its own.
 	if err := os.WriteFile(model, append(b, 0), 0o644); err == nil {
 		if other, err := cachedPath(dir, model); err != nil || other == cached {

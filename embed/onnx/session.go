@@ -29,6 +29,10 @@ type SessionOptions struct {
 	// longer and, while it is written, about three times the model's size
 	// in memory. Empty: no cache.
 	CacheDir string
+	// CacheNoWrite uses a copy that is already in CacheDir but never
+	// writes one, for programs that would rather not pay the first open's
+	// memory.
+	CacheNoWrite bool
 }
 
 // TensorInfo describes one model input or output.
