@@ -12,8 +12,8 @@ import (
 	"github.com/cliprag/cliprag/embed/hub"
 	"github.com/cliprag/cliprag/embed/layout"
 	"github.com/cliprag/cliprag/embed/onnx"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/embed/registry"
-	"github.com/cliprag/cliprag/progress"
 )
 
 // Defaults of Load's options.

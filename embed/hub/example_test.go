@@ -7,7 +7,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed/hub"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 func ExampleFileURL() {

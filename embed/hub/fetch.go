@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // FetchOptions configures Fetch.

@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // DefaultEndpoint is the Hugging Face Hub.

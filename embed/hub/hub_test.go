@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 const (

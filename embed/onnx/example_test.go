@@ -8,7 +8,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed/onnx"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 func Example() {

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed/hub"
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // Official release downloads and the npm package, overridable for mirrors

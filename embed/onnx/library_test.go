@@ -25,7 +25,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed/hub"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // fakeLib is a stand-in for the shared library in download tests (which

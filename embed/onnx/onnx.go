@@ -21,7 +21,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // Version is the ONNX Runtime release that Init downloads when no library is
