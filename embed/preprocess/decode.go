@@ -53,9 +53,10 @@ func (o DecodeOptions) maxFileBytes() int64 {
 	return 8*o.maxPixels() + 1<<20
 }
 
-// Info describes a decoded image as stored: the dimensions after EXIF
+// Info describes a decoded image as stored: the dimensions after
 // orientation, at full resolution (even when Decode returned a reduced
-// image), and the format name ("jpeg", "png", "gif", "webp", "bmp", "tiff").
+// image), and the format's name in the format table ("jpeg", "png", "heic",
+// "nef", ...).
 type Info struct {
 	Width, Height int
 	Format        string
@@ -77,14 +78,15 @@ func DecodeFile(path string, opt DecodeOptions) (image.Image, Info, error) {
 // Decode decodes data, an image in one of the formats of the format table
 // (embed/imageformat, registered in formats.go): JPEG (baseline,
 // progressive, greyscale, CMYK/YCCK), PNG (1–16 bit, grey, palette, alpha),
-// GIF (first frame), WebP, BMP and TIFF. name is used in error messages
-// only.
+// GIF (first frame), WebP, HEIC, AVIF, BMP, TIFF (including CMYK and
+// grey+alpha) and camera RAW through its embedded JPEG preview
+// (Info.Preview). name is used in error messages only.
 //
 // The declared dimensions are checked against MaxPixels with the format's
 // DecodeConfig before any pixel buffer is allocated. Decoder panics are
-// recovered and returned as ErrCorrupt. The JPEG EXIF orientation is
-// applied (a deliberate deviation from the PIL reference, which ignores
-// it). The image is returned in the Go type that tells Preprocessor how
+// recovered and returned as ErrCorrupt. The orientation is applied (EXIF
+// Orientation, or HEIF's irot/imir; a deliberate deviation from the PIL
+// reference, which ignores it; see the package documentation). The image is returned in the Go type that tells Preprocessor how
 // Pillow would treat it (for example a PNG without an alpha channel but
 // with a tRNS colour comes back opaque, since Pillow's convert('RGB') ignores
 // that transparency).

@@ -29,10 +29,15 @@ import (
 // Immich and digiKam ignore the EXIF tag as well.
 
 func init() {
-	// The dynamic-library path of gen2brain/heic (a system libheif loaded
-	// through purego) does not release decoded images; the WebAssembly
-	// decoder is used everywhere instead, which also makes every machine
-	// decode the same way.
+	// The dynamic-library path of gen2brain/heic (a system libheif.so loaded
+	// through purego) does not release decoded images (v0.7.1: no
+	// heif_image_release on the still-image path); the WebAssembly decoder
+	// is used everywhere instead, which also makes every machine decode the
+	// same way. gen2brain/avif uses a system libavif.so only when it is
+	// version 1.1 or later (Debian 12 has 0.11); its output is the same
+	// stored pixels. Both libraries link purego, which makes CGO_ENABLED=0
+	// binaries dynamically linked against libc; build with -tags nodynamic
+	// to leave it out and get static binaries again.
 	heic.ForceWasmMode = true
 }
 

@@ -18,8 +18,27 @@
 // Pillow's fixed-point 8-bit implementation, so lossless inputs match the
 // reference to float32 rounding.
 //
-// One deliberate deviation: JPEG EXIF orientation is applied (phones store
-// photos rotated); the reference pipeline ignores it.
+// Which formats are read, and how, is the format table
+// (embed/imageformat), registered in formats.go: JPEG, PNG, GIF, WebP,
+// HEIC, AVIF, BMP, TIFF, and camera RAW (CR2, NEF, ARW, DNG) through the
+// JPEG preview they embed. Each decoder returns the image in the Go type
+// that carries its Pillow mode (see raster.go); the matrix test
+// (testdata/matrix, made by scripts/make_format_fixtures.py) holds every
+// format × mode × size to the reference.
+//
+// One deliberate deviation: orientation is applied, as
+// PIL.ImageOps.exif_transpose would (phones and cameras store photos
+// turned); the reference pipeline ignores it. That is the EXIF Orientation
+// of JPEG, PNG (eXIf chunk), WebP (EXIF chunk) and camera RAW files, and
+// the irot/imir properties of HEIC and AVIF (whose EXIF Orientation is not
+// applied: the HEIF specification makes irot/imir the orientation, as
+// libheif and libvips read it). TIFF is no deviation: Pillow 9 itself
+// turns a TIFF by its Orientation tag when it loads it.
+//
+// Where Pillow cannot produce a reference, cliprag does what a user of the
+// reference pipeline would have to: a 16-bit grey TIFF (mode "I;16", which
+// Pillow 9 cannot resize) is treated as mode "I", like a 16-bit grey PNG;
+// HEIC and AVIF (which Pillow 9 cannot open) match libheif's decode.
 package preprocess
 
 import (
