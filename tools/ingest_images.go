@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"time"
 
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
@@ -17,12 +16,9 @@ func (s *Service) IngestImages(ctx context.Context, in IngestInput) (ingest.Summ
 	return s.IngestImagesProgress(ctx, in, nil)
 }
 
-// progressInterval is how often IngestImagesProgress reports.
-const progressInterval = 250 * time.Millisecond
-
 // IngestImagesProgress is IngestImages that calls report with the files
-// done so far and the files found, a few times a second while files are
-// processed; report may be nil.
+// done so far and the files that need work (read or re-tagged), each time
+// a file is done; report may be nil. Calls come from one goroutine.
 func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, report func(done, total int)) (ingest.Summary, error) {
 	if !s.opts.AllowIngest {
 		return ingest.Summary{}, inputErr("", "ingest is disabled on this server (start it with --allow-ingest)")
@@ -62,7 +58,7 @@ func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, repo
 		opts.Roots[i] = r.lex
 	}
 	if report != nil {
-		opts.Progress, opts.ProgressInterval = progressLines(report), progressInterval
+		opts.Progress = func(e progress.Event) { report(int(e.N), int(e.Total)) }
 	}
 	sum, err := ingest.Run(ctx, enc, s.store, opts)
 	if err != nil {
@@ -105,20 +101,3 @@ func (s *Service) IndexStats(ctx context.Context) (StatsOutput, error) {
 	}
 	return out, nil
 }
-
-// progressLines turns ingest's progress lines ("ingest: 12/600 files ...")
-// into report calls. It is the adapter until ingest reports progress
-// through a callback.
-func progressLines(report func(done, total int)) io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		var done, total int
-		if _, err := fmt.Sscanf(string(p), "ingest: %d/%d files", &done, &total); err == nil {
-			report(done, total)
-		}
-		return len(p), nil
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

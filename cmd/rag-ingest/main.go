@@ -24,6 +24,7 @@ import (
 
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
@@ -108,13 +109,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Tags = labels
 	}
-	var progress io.Writer
+	var progressOut io.Writer // progress (model downloads, the run) goes to stderr
 	if !*quiet {
-		progress = stderr
-		opts.Progress = stderr
+		progressOut = stderr
+		opts.Progress = progress.New(stderr)
 	}
 
-	m, err := cfg.OpenModel(ctx, progress)
+	m, err := cfg.OpenModel(ctx, progressOut)
 	if err != nil {
 		if text, ok := config.ExplainError(err); ok {
 			fmt.Fprintln(stderr, "rag-ingest: "+text)

@@ -15,6 +15,7 @@ import (
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/retriever/stores"
@@ -150,7 +151,7 @@ func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir stri
 		return nil, fileErr("folder %s: %v", dir, err)
 	}
 	st := local.OpenMemory()
-	sum, err := ingest.Run(ctx, m, st, ingest.Options{Paths: []string{abs}, Progress: c.progress(e)})
+	sum, err := ingest.Run(ctx, m, st, ingest.Options{Paths: []string{abs}, Progress: progress.Writer(c.progress(e))})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("encode %s: %w", dir, err)

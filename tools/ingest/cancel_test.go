@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/ingest"
 	"github.com/cliprag/cliprag/tools/toolstest"
@@ -96,5 +97,58 @@ func TestCancelAtEveryStage(t *testing.T) {
 				t.Errorf("index holds %d records after resuming, want %d", n, distinct)
 			}
 		})
+	}
+}
+
+// TestProgressEvents checks what a run reports: one task that starts with
+// the files that need work, moves one file at a time, and ends done with
+// every one of them counted; a run with nothing to do reports nothing.
+func TestProgressEvents(t *testing.T) {
+	dir := t.TempDir()
+	set := drawSet(t, dir, 12, 22)
+	must(t, copyFile(set[0].Path, filepath.Join(dir, "copy.png")))
+	must(t, os.WriteFile(filepath.Join(dir, "broken.png"), []byte("\x89PNG\r\n\x1a\nno"), 0o644))
+	s := openStore(t, t.TempDir())
+	enc := toolstest.NewFake()
+	tests := []struct {
+		name  string
+		total int64
+	}{
+		{"first run", int64(len(set) + 2)},
+		{"nothing changed: the failure and the duplicate are read again", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var evs []progress.Event
+			sum, err := ingest.Run(t.Context(), enc, s, ingest.Options{Paths: []string{dir}, Workers: 2,
+				Progress: func(e progress.Event) { evs = append(evs, e) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) < 2 || evs[0].State != progress.Start || evs[len(evs)-1].State != progress.Done {
+				t.Fatalf("events %+v, want Start ... Done", evs)
+			}
+			for i, e := range evs {
+				if e.Task != ingest.ProgressTask || e.Unit != progress.Items || e.Items != "files" || e.Total != tc.total {
+					t.Errorf("event %d: %+v, want task %q counting %d files", i, e, ingest.ProgressTask, tc.total)
+				}
+				if i > 0 && e.N < evs[i-1].N {
+					t.Errorf("event %d: N went back from %d to %d", i, evs[i-1].N, e.N)
+				}
+			}
+			if last := evs[len(evs)-1]; last.N != tc.total {
+				t.Errorf("done at %d of %d files (summary %+v)", last.N, tc.total, sum)
+			}
+		})
+	}
+	// Without them, nothing is left to do.
+	must(t, os.Remove(filepath.Join(dir, "broken.png")))
+	must(t, os.Remove(filepath.Join(dir, "copy.png")))
+	var evs []progress.Event
+	if _, err := ingest.Run(t.Context(), enc, s, ingest.Options{Paths: []string{dir}, Progress: func(e progress.Event) { evs = append(evs, e) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 0 {
+		t.Errorf("a run with nothing to do reported %+v", evs)
 	}
 }

@@ -26,11 +26,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sort"
 	"time"
 
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 )
 
@@ -42,21 +42,19 @@ type Options struct {
 	// reads never leave them. Unset, each path is its own root. Either
 	// way, symbolic links that lead out are skipped and reported.
 	Roots        []string
-	Hidden       bool      // include hidden files and folders
-	Extensions   []string  // e.g. ".jpg"; nil: DefaultExtensions
-	Prune        bool      // delete records whose files are gone (under Paths)
-	DryRun       bool      // report what would happen, change nothing
-	Tags         []string  // zero-shot labels stored with each image
-	TagTemplates []string  // prompt templates for Tags; nil: the model's default
-	TopTags      int       // how many tags to keep per image (default DefaultTopTags)
-	MinTagProb   float32   // tags below this probability are not stored
-	Workers      int       // decode workers (default: number of CPUs)
-	BatchSize    int       // images per model call (default: the encoder's BatchSize)
-	MaxFileBytes int64     // larger files fail without being read (default DefaultMaxFileBytes)
-	Progress     io.Writer // progress bar (terminal) or lines; nil for none
-	// ProgressInterval is how often plain progress lines are written when
-	// Progress is not a terminal (default 5 s).
-	ProgressInterval time.Duration
+	Hidden       bool     // include hidden files and folders
+	Extensions   []string // e.g. ".jpg"; nil: DefaultExtensions
+	Prune        bool     // delete records whose files are gone (under Paths)
+	DryRun       bool     // report what would happen, change nothing
+	Tags         []string // zero-shot labels stored with each image
+	TagTemplates []string // prompt templates for Tags; nil: the model's default
+	TopTags      int      // how many tags to keep per image (default DefaultTopTags)
+	MinTagProb   float32  // tags below this probability are not stored
+	Workers      int      // decode workers (default: number of CPUs)
+	BatchSize    int      // images per model call (default: the encoder's BatchSize)
+	MaxFileBytes int64    // larger files fail without being read (default DefaultMaxFileBytes)
+	// Progress, when set, is told how far the run is (see Run); nil: nothing.
+	Progress progress.Func
 
 	stageHook func(stage string) // tests: called as each stage finishes a piece of work
 }
@@ -90,6 +88,14 @@ type Summary struct {
 // Summary and do not stop the run; an error is returned only for fatal
 // problems (store unreachable, model failure, a path that does not exist,
 // context cancelled), together with what was done before it.
+//
+// When there is work beyond the walk, Run reports it to opts.Progress as
+// one task named "ingest" counting files (Unit progress.Items, Items
+// "files"): a Start event with Total, the files that need reading or
+// re-tagging; an Update each time a file reaches its outcome (N of Total:
+// indexed, updated, re-tagged, duplicate or failed); and a Done event when
+// the work ends, whether it completed or not (the caller reports the
+// Summary or the error). Events come from one goroutine, in order.
 func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: opts.DryRun, Failed: []Failure{}}
@@ -182,9 +188,8 @@ func (s *Summary) add(t *tally) {
 // Defaults for Options fields left zero. Workers default to the number of
 // CPUs and BatchSize to the encoder's own batch size.
 const (
-	DefaultTopTags          = 3
-	DefaultMaxFileBytes     = 512 << 20
-	DefaultProgressInterval = 5 * time.Second
+	DefaultTopTags      = 3
+	DefaultMaxFileBytes = 512 << 20
 )
 
 func (o Options) withDefaults(m Encoder) Options {
@@ -200,10 +205,24 @@ func (o Options) withDefaults(m Encoder) Options {
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = DefaultMaxFileBytes
 	}
-	if o.ProgressInterval <= 0 {
-		o.ProgressInterval = DefaultProgressInterval
-	}
 	return o
+}
+
+// ProgressTask names the task Run reports to Options.Progress.
+const ProgressTask = "ingest"
+
+// report starts the progress task of total files and returns the function
+// that reports its further states; a no-op without opts.Progress.
+func (o Options) report(total int) func(s progress.State, done int) {
+	if o.Progress == nil {
+		return func(progress.State, int) {}
+	}
+	ev := progress.Event{Task: ProgressTask, State: progress.Start, Total: int64(total), Unit: progress.Items, Items: "files"}
+	o.Progress(ev)
+	return func(s progress.State, done int) {
+		ev.State, ev.N = s, int64(done)
+		o.Progress(ev)
+	}
 }
 
 // hook reports to the test hook that stage finished a piece of work.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools/ingest"
@@ -414,7 +415,11 @@ func TestChildIngest(t *testing.T) {
 	}
 	_, err = ingest.Run(ctx, m, s, ingest.Options{
 		Paths: []string{os.Getenv("CHILD_DIR")}, Tags: strings.Split(string(data), "\n"),
-		BatchSize: 2, Workers: 1, Progress: os.Stdout, ProgressInterval: 20 * time.Millisecond,
+		BatchSize: 2, Workers: 1, Progress: func(e progress.Event) {
+			if e.State == progress.Update {
+				fmt.Printf("ingest: %d/%d files\n", e.N, e.Total)
+			}
+		},
 	})
 	if err != nil && ctx.Err() == nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 )
 
@@ -111,15 +112,15 @@ func (p *pipeline) run(ctx context.Context, todo []job) (*tally, error) {
 	p.events = events
 	t := newTally()
 	tallied := make(chan struct{})
-	bar := startProgress(p.opts.Progress, p.opts.ProgressInterval, len(todo))
+	report := p.opts.report(len(todo))
 	go func() {
 		defer close(tallied)
 		for e := range events {
 			t.add(e)
-			bar.set(t.done())
+			report(progress.Update, t.done())
 		}
 	}()
-	defer func() { close(events); <-tallied; bar.stop() }()
+	defer func() { close(events); <-tallied; report(progress.Done, t.done()) }()
 
 	tg, err := newTagger(ctx, p.enc, p.opts)
 	if err != nil {
