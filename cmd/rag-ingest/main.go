@@ -22,9 +22,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
-	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 )

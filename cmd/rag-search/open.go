@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
-	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/retriever/stores"

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools/ingest"
 	"github.com/cliprag/cliprag/tools/toolstest"

@@ -30,7 +30,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/retriever"
 )
 

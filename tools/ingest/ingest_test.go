@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/embed/tinyshapes"
-	"github.com/cliprag/cliprag/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/tools/ingest"

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cliprag/cliprag/progress"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/retriever"
 )
 
