@@ -52,6 +52,9 @@ from PIL import Image, ImageOps
 from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_preprocess_fixtures import write_png16  # noqa: E402  (16-bit PNGs, which Pillow cannot save)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "embed", "preprocess", "testdata", "matrix")
 
@@ -83,21 +86,6 @@ def reference(im, s, centre):
 
 
 # ---- writers for what Pillow cannot save -------------------------------
-
-def png_chunk(tag, data):
-    import zlib
-    c = struct.pack(">I", len(data)) + tag + data
-    return c + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-
-def write_png16(path, arr, color_type):
-    import zlib
-    h, w = arr.shape[:2]
-    raw = b"".join(b"\x00" + arr[i].astype(">u2").tobytes() for i in range(h))
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, color_type, 0, 0, 0)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw, 9)) + png_chunk(b"IEND", b""))
-
 
 def exif_bytes(orientation):
     ex = Image.Exif()

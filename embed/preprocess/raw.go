@@ -40,11 +40,7 @@ func rawMake(b []byte, prefix string) bool {
 
 // rawIFD0 returns IFD0, or nil.
 func rawIFD0(b []byte) ifd {
-	t, off, err := openTIFF(b)
-	if err != nil {
-		return nil
-	}
-	d, _, err := t.readIFD(off)
+	_, d, err := readIFD0(b)
 	if err != nil {
 		return nil
 	}

@@ -84,6 +84,16 @@ func openTIFF(data []byte) (tiffFile, uint32, error) {
 	return t, t.bo.Uint32(data[4:]), nil
 }
 
+// readIFD0 opens data and parses its first IFD.
+func readIFD0(data []byte) (tiffFile, ifd, error) {
+	t, off, err := openTIFF(data)
+	if err != nil {
+		return t, nil, err
+	}
+	d, _, err := t.readIFD(off)
+	return t, d, err
+}
+
 // readIFD parses the IFD at off and returns it and the next IFD's offset.
 func (t tiffFile) readIFD(off uint32) (ifd, uint32, error) {
 	d := t.data
@@ -146,11 +156,7 @@ func tiffConfig(data []byte) (image.Config, error) {
 	if err == nil || !errors.As(err, new(tiff.UnsupportedError)) {
 		return cfg, err
 	}
-	t, off, err2 := openTIFF(data)
-	if err2 != nil {
-		return cfg, err
-	}
-	d, _, err2 := t.readIFD(off)
+	_, d, err2 := readIFD0(data)
 	if err2 != nil {
 		return cfg, err
 	}
@@ -194,11 +200,7 @@ func bilevel(g *image.Gray) *image.Paletted {
 // tiffBits returns IFD0's BitsPerSample (its first value; 1 when the tag
 // is absent, as the TIFF specification says), or 0 for a broken file.
 func tiffBits(data []byte) uint32 {
-	t, off, err := openTIFF(data)
-	if err != nil {
-		return 0
-	}
-	d, _, err := t.readIFD(off)
+	_, d, err := readIFD0(data)
 	if err != nil {
 		return 0
 	}
@@ -214,11 +216,7 @@ var errNotHandled = errors.New("not a CMYK or grey+alpha TIFF")
 // TIFF (uncompressed, LZW, Deflate or PackBits, with or without the
 // horizontal predictor) as *image.CMYK or *image.NRGBA.
 func decodeTIFFStrips(data []byte) (image.Image, error) {
-	t, off, err := openTIFF(data)
-	if err != nil {
-		return nil, err
-	}
-	d, _, err := t.readIFD(off)
+	t, d, err := readIFD0(data)
 	if err != nil {
 		return nil, err
 	}
