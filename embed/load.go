@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -242,6 +243,11 @@ func resolve(ctx context.Context, ref string, o *options) (resolved, error) {
 	}
 	fi, err := os.Stat(ref)
 	if err != nil {
+		// The caller's "load REF:" names the path; say only why.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return resolved{}, fmt.Errorf("not a registry model (%s) and not a directory: %w",
 			strings.Join(registry.Names(), ", "), err)
 	}

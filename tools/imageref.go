@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cliprag/cliprag/embed/preprocess"
 	"strings"
 
 	"github.com/cliprag/cliprag/retriever"
@@ -90,7 +91,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		}
 		px, _, err := enc.Preprocessor().Bytes(p, data)
 		if err != nil {
-			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, err)
+			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, preprocess.Reason(err))
 		}
 		vecs, err := enc.EmbedPixels(ctx, [][]float32{px})
 		if err != nil {

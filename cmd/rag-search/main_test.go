@@ -487,7 +487,7 @@ func TestErrors(t *testing.T) {
 		{"dir missing", withModel("search", "--dir", nowhere, "x"), exitFile, []string{"no such folder"}},
 		{"dir empty", withModel("search", "--dir", t.TempDir(), "x"), exitIndex, []string{"no readable images"}},
 		{"unknown id", withModel("similar", "--store", f.store, "00000000-0000-0000-0000-000000000000"), exitUsage, []string{"no indexed image has id"}},
-		{"bad model", []string{"search", "--model", nowhere, "--store", f.store, "x"}, exitError, []string{"load model"}},
+		{"bad model", []string{"search", "--model", nowhere, "--store", f.store, "x"}, exitError, []string{"load " + nowhere + ": not a registry model"}},
 		{"help unknown", []string{"help", "nope"}, exitUsage, []string{`unknown command "nope"`}},
 	}
 	for _, tt := range tests {
@@ -506,6 +506,9 @@ func TestErrors(t *testing.T) {
 			}
 			if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
 				t.Errorf("stack trace on stderr:\n%s", r.stderr)
+			}
+			if p := repeatedPrefix(r.stderr); p != "" {
+				t.Errorf("stderr repeats %q (each layer adds only its own context): %s", p, r.stderr)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout not empty on error:\n%s", r.stdout)
@@ -660,12 +663,47 @@ func TestOfflineModelMissing(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("stderr has %d lines, want 5:\n%s", len(lines), r.stderr)
 	}
-	for i, want := range []string{"rag-search: load model clip-vit-b-32: ", "files:  config.json", "folder: " + cache, "from:   https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/", "--model DIR"} {
+	for i, want := range []string{"rag-search: load clip-vit-b-32: model files missing", "files:  config.json", "folder: " + cache, "from:   https://huggingface.co/Xenova/clip-vit-base-patch32/resolve/", "--model DIR"} {
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("line %d %q lacks %q", i+1, lines[i], want)
 		}
 	}
 	if len(lines[0]) > 120 || strings.Count(r.stderr, "https://") != 1 || strings.Contains(r.stderr, "%3C") {
 		t.Errorf("want a short first line and the URL once, unescaped:\n%s", r.stderr)
+	}
+}
+
+// repeatedPrefix returns a "word arg: " context that occurs twice in msg
+// ("decode /x.jpg: decode /x.jpg: ..."), or "".
+func repeatedPrefix(msg string) string {
+	parts := strings.Split(msg, ": ")
+	seen := map[string]bool{}
+	for _, p := range parts {
+		if f := strings.Fields(p); len(f) >= 1 && len(p) > 3 {
+			if seen[p] {
+				return p
+			}
+			seen[p] = true
+		}
+	}
+	// The same file named twice with different verbs ("cannot read image X: decode X: ...").
+	for _, w := range strings.Fields(msg) {
+		w = strings.TrimSuffix(w, ":")
+		if strings.HasPrefix(w, "/") && strings.Count(msg, w+":") > 1 {
+			return w
+		}
+	}
+	return ""
+}
+
+func TestRepeatedPrefix(t *testing.T) {
+	for msg, want := range map[string]string{
+		"rag-search: load clip: load clip: boom":                           "load clip",
+		"rag-search: cannot read image /a.png: decode /a.png: corrupt":     "/a.png",
+		"rag-search: cannot read image /a.png: corrupt or truncated image": "",
+	} {
+		if got := repeatedPrefix(msg); got != want {
+			t.Errorf("repeatedPrefix(%q) = %q, want %q", msg, got, want)
+		}
 	}
 }

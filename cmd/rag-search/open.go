@@ -57,7 +57,7 @@ func (c *common) openModel(ctx context.Context, e *env, st retriever.Store) (*em
 	}
 	m, err := c.cfg.OpenModel(ctx, c.progress(e))
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", c.cfg.Model, err)
+		return nil, err // embed.Load's errors name the model
 	}
 	if st == nil {
 		return m, nil

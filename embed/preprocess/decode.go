@@ -70,9 +70,31 @@ type Info struct {
 func DecodeFile(path string, opt DecodeOptions) (image.Image, Info, error) {
 	data, err := readFileLimited(path, opt.maxFileBytes())
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("decode %s: %w", path, err)
+		return nil, Info{}, &DecodeError{Name: path, Err: err}
 	}
 	return Decode(path, data, opt)
+}
+
+// DecodeError is a failed decode: the file (or name) and why. Callers that
+// name the file themselves (a list of failures, an argument error) report
+// Reason(err) instead of the whole message, so the name is not said twice.
+type DecodeError struct {
+	Name string
+	Err  error
+}
+
+func (e *DecodeError) Error() string { return "decode " + e.Name + ": " + e.Err.Error() }
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Reason returns why a decode failed without the file's name: the Err of
+// a *DecodeError in err's chain, else err itself.
+func Reason(err error) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Err
+	}
+	return err
 }
 
 // Decode decodes data, an image in one of the formats of the format table
@@ -110,7 +132,7 @@ func Decode(name string, data []byte, opt DecodeOptions) (img image.Image, info 
 		return nil, info, classify(name, err)
 	}
 	if err := checkSize(cfg, opt.maxPixels()); err != nil {
-		return nil, info, fmt.Errorf("decode %s: %w", name, err)
+		return nil, info, &DecodeError{Name: name, Err: err}
 	}
 	orient := 1
 	if f.Orientation != nil {
@@ -135,7 +157,7 @@ func Decode(name string, data []byte, opt DecodeOptions) (img image.Image, info 
 
 // decodeErr is the error of a decode that failed for reason.
 func decodeErr(name string, kind error, reason any) error {
-	return fmt.Errorf("decode %s: %w: %v", name, kind, reason)
+	return &DecodeError{Name: name, Err: fmt.Errorf("%w: %v", kind, reason)}
 }
 
 // checkSize refuses declared dimensions that are not positive (ErrCorrupt)
@@ -162,9 +184,9 @@ func classify(name string, err error) error {
 		kind = ErrUnsupported
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return fmt.Errorf("decode %s: %w: truncated data: %w", name, ErrCorrupt, err)
+		return &DecodeError{Name: name, Err: fmt.Errorf("%w: truncated data: %w", ErrCorrupt, err)}
 	}
-	return fmt.Errorf("decode %s: %w: %w", name, kind, err)
+	return &DecodeError{Name: name, Err: fmt.Errorf("%w: %w", kind, err)}
 }
 
 // describeUnknown names what unsupported data looks like.

@@ -69,7 +69,7 @@ func (c *Config) Open(ctx context.Context, progress io.Writer) (*embed.Model, re
 	m, err := c.OpenModel(ctx, progress)
 	if err != nil {
 		s.Close()
-		return nil, nil, fmt.Errorf("load model %s: %w", c.Model, err)
+		return nil, nil, err // embed.Load's errors name the model
 	}
 	if err := s.Ensure(ctx, retriever.Collection{Model: m.ID(), Dim: m.Dim()}); err != nil {
 		s.Close()

@@ -4,11 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"github.com/cliprag/cliprag/embed/preprocess"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -282,7 +281,7 @@ func (p *pipeline) decode(ctx context.Context, in <-chan item, out chan<- item) 
 			pixels, info, err := pre.Bytes(it.path, it.data)
 			it.data = nil
 			if err != nil {
-				p.fail(it, trimName(err, it.path))
+				p.fail(it, preprocess.Reason(err))
 				continue
 			}
 			it.pixels, it.width, it.height, it.format, it.preview = pixels, info.Width, info.Height, info.Format, info.Preview
@@ -437,16 +436,4 @@ func ids(es []retriever.FileEntry) []string {
 		out[i] = e.ID
 	}
 	return out
-}
-
-// trimName removes what err's message says before the file's name and the
-// name itself ("decode /a/b.jpg: "), since failures already carry the path.
-func trimName(err error, path string) error {
-	msg := err.Error()
-	for _, name := range []string{path, filepath.Base(path)} {
-		if i := strings.Index(msg, name+": "); i >= 0 && !strings.Contains(msg[:i], ": ") {
-			return errors.New(msg[i+len(name)+2:])
-		}
-	}
-	return err
 }
