@@ -89,7 +89,7 @@ func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (reso
 		if err != nil {
 			return resolved{}, err
 		}
-		px, _, err := enc.Preprocessor().Bytes(p, data)
+		px, _, err := enc.Preprocessor().BytesContext(ctx, p, data)
 		if err != nil {
 			return resolved{}, inputErr(field+".path", "cannot read image %s: %v", p, preprocess.Reason(err))
 		}
@@ -132,7 +132,7 @@ func (s *Service) embedBytes(ctx context.Context, field, name string, data []byt
 	if err != nil {
 		return resolved{}, err
 	}
-	px, _, err := enc.Preprocessor().Bytes(name, data)
+	px, _, err := enc.Preprocessor().BytesContext(ctx, name, data)
 	if err != nil {
 		return resolved{}, inputErr(field, "not a readable image: %v", err)
 	}

@@ -67,7 +67,13 @@ func (s *Service) HitThumbnail(ctx context.Context, h Hit, maxSide int) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	img, _, err := preprocess.Decode(p, data, preprocess.DecodeOptions{MinSide: maxSide})
+	opt := preprocess.DecodeOptions{MinSide: maxSide}
+	release, err := preprocess.Reserve(ctx, data, opt)
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail %s: %w", p, err)
+	}
+	defer release()
+	img, _, err := preprocess.Decode(p, data, opt)
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
@@ -120,6 +126,11 @@ func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageD
 	if err != nil {
 		return ImageData{}, err
 	}
+	release, err := preprocess.Reserve(ctx, raw, preprocess.DecodeOptions{})
+	if err != nil {
+		return ImageData{}, fmt.Errorf("decode %s: %w", p, err)
+	}
+	defer release()
 	img, info, err := preprocess.Decode(p, raw, preprocess.DecodeOptions{})
 	if err != nil {
 		return ImageData{}, fmt.Errorf("decode %s: %w", p, err)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"path/filepath"
 
+	"golang.org/x/image/draw"
+
 	"github.com/cliprag/cliprag/embed/preprocess"
 	"github.com/cliprag/cliprag/internal/cli"
+	"github.com/cliprag/cliprag/internal/safefs"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/sheet"
 )
@@ -60,12 +64,39 @@ func writeGrid(e *env, f *filterFlags, q queryTile, hits []tools.Hit, model stri
 }
 
 // thumbnail decodes an image file for the sheet (EXIF orientation applied,
-// JPEGs decoded at reduced size when the build allows), or returns nil when
-// it cannot: the sheet then shows an empty box.
+// JPEGs decoded at reduced size when the build allows) and scales it to
+// fit side×side, so the sheet holds small tiles, not every hit's pixels;
+// the decode reserves its memory in the decoder's budget. It returns nil
+// when the file cannot be read: the sheet then shows an empty box.
 func thumbnail(path string, side int) image.Image {
-	img, _, err := preprocess.DecodeFile(path, preprocess.DecodeOptions{MinSide: side})
+	f, fi, err := safefs.Open(path)
 	if err != nil {
 		return nil
 	}
-	return img
+	data, _, err := safefs.Read(f, fi, preprocess.DefaultMaxPixels*8)
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	opt := preprocess.DecodeOptions{MinSide: side}
+	release, err := preprocess.Reserve(context.Background(), data, opt)
+	if err != nil {
+		return nil
+	}
+	defer release()
+	img, _, err := preprocess.Decode(path, data, opt)
+	if err != nil {
+		return nil
+	}
+	b := img.Bounds()
+	if b.Dx() <= side && b.Dy() <= side {
+		return img
+	}
+	w, h := side, max(1, b.Dy()*side/b.Dx())
+	if b.Dy() > b.Dx() {
+		w, h = max(1, b.Dx()*side/b.Dy()), side
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	return dst
 }

@@ -42,6 +42,7 @@
 package preprocess
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"io"
@@ -92,16 +93,12 @@ func (p Preprocessor) TensorLen() int { return 3 * p.Size * p.Size }
 
 // LoadFile decodes the image at path and returns its tensor.
 func (p Preprocessor) LoadFile(path string) ([]float32, error) {
-	img, info, err := DecodeFile(path, p.decodeOptions())
+	data, err := readFileLimited(path, p.decodeOptions().maxFileBytes())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
-	if err := p.check(); err != nil {
-		return nil, fmt.Errorf("preprocess %s: %w", path, err)
-	}
-	dst := make([]float32, p.TensorLen())
-	p.into(dst, img, info.Width, info.Height)
-	return dst, nil
+	dst, _, err := p.Bytes(path, data)
+	return dst, err
 }
 
 // Bytes decodes data (name is used in errors only) and returns its tensor
@@ -109,9 +106,20 @@ func (p Preprocessor) LoadFile(path string) ([]float32, error) {
 // scale when the build supports it (see DecodeOptions.MinSide); the result
 // stays within the JPEG tolerance of the reference.
 func (p Preprocessor) Bytes(name string, data []byte) ([]float32, Info, error) {
+	return p.BytesContext(context.Background(), name, data)
+}
+
+// BytesContext is Bytes that reserves the image's decoding memory in
+// DefaultBudget first (see Reserve), waiting for it until ctx ends.
+func (p Preprocessor) BytesContext(ctx context.Context, name string, data []byte) ([]float32, Info, error) {
 	if err := p.check(); err != nil {
 		return nil, Info{}, fmt.Errorf("preprocess %s: %w", name, err)
 	}
+	release, err := DefaultBudget.Reserve(ctx, decodeCost(data, p.decodeOptions(), true))
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("decode %s: %w", name, err)
+	}
+	defer release()
 	img, info, err := Decode(name, data, p.decodeOptions())
 	if err != nil {
 		return nil, info, err
@@ -222,7 +230,7 @@ func roundHalfEven(d int) int {
 // computed from (the original ones when img was decoded at a reduced scale).
 func (p Preprocessor) into(dst []float32, img image.Image, w0, h0 int) {
 	ws := workspaces.Get().(*workspace)
-	defer workspaces.Put(ws)
+	defer func() { ws.trim(); workspaces.Put(ws) }()
 	if w0 <= 0 || h0 <= 0 {
 		b := img.Bounds()
 		w0, h0 = b.Dx(), b.Dy()
