@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/cliprag/cliprag/embed/imageformat"
@@ -69,9 +69,11 @@ func (b *Budget) InUse() int64 {
 }
 
 // gcAfter is how many bytes of released reservations make the next large
-// reservation collect garbage first, so that the pixels of an image just
-// finished are reused rather than added to by the next one (the collector
-// would otherwise let the heap grow to twice its live size).
+// reservation collect garbage and return the freed pages to the system
+// first: otherwise the collector lets the heap grow to twice its live size,
+// and pages freed but not yet returned stay resident beside the next
+// image's (measured: 1.98 GB resident instead of 1.25 GB for three
+// 100-megapixel 16-bit PNGs one after another).
 const gcAfter = 64 << 20
 
 // Reserve takes n bytes from the budget, waiting until they are free or ctx
@@ -118,7 +120,7 @@ func (b *Budget) Reserve(ctx context.Context, n int64) (release func(), err erro
 	}
 	b.mu.Unlock()
 	if collect {
-		runtime.GC()
+		debug.FreeOSMemory()
 	}
 	var once sync.Once
 	return func() {

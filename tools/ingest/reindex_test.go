@@ -74,49 +74,64 @@ func TestReindexKilledAtEveryWrite(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	must(t, os.Chtimes(set[6].Path, later, later))
 
+	// Each backend is killed during the first ingest of the folder (into an
+	// empty store) and during its re-index (into the index made before the
+	// change).
 	backends := []struct {
 		name  string
-		fresh func(t *testing.T, i int) (childStore string, open func() retriever.Store)
+		fresh func(t *testing.T, i int, reindex bool) (childStore string, open func() retriever.Store)
 	}{
-		{"local", func(t *testing.T, i int) (string, func() retriever.Store) {
+		{"local", func(t *testing.T, i int, reindex bool) (string, func() retriever.Store) {
 			d := t.TempDir()
-			must(t, copyFile(filepath.Join(tmpl, "index.db"), filepath.Join(d, "index.db")))
+			if reindex {
+				must(t, copyFile(filepath.Join(tmpl, "index.db"), filepath.Join(d, "index.db")))
+			}
 			return d, func() retriever.Store { return openStore(t, d) }
 		}},
-		{"qdrant", func(t *testing.T, i int) (string, func() retriever.Store) {
+		{"qdrant", func(t *testing.T, i int, reindex bool) (string, func() retriever.Store) {
 			cfg := qdranttest.Config(t, qdranttest.Addr(t))
 			cfg.Collection += "_" + strconv.Itoa(i)
 			s := qdranttest.OpenConfig(t, cfg)
 			t.Cleanup(func() { s.Close() })
-			must(t, s.Ensure(ctx, retriever.Collection{Model: m.ID(), Dim: m.Dim()}))
-			must(t, s.Upsert(ctx, before))
+			if reindex {
+				must(t, s.Ensure(ctx, retriever.Collection{Model: m.ID(), Dim: m.Dim()}))
+				must(t, s.Upsert(ctx, before))
+			}
 			return fmt.Sprintf("qdrant://%s:%d/%s", cfg.Host, cfg.Port, cfg.Collection), func() retriever.Store { return s }
 		}},
 	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			kills := 0
-			for at := 1; ; at++ {
-				if at > 40 {
-					t.Fatal("the child was still writing after 40 writes")
-				}
-				childStore, open := b.fresh(t, at)
-				killed := runReindexChild(t, dir, childStore, at)
-				s := open()
-				if _, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}}); err != nil {
-					t.Fatalf("run after a kill at write %d: %v", at, err)
-				}
-				checkOneRecordPerContent(t, s, dir, fmt.Sprintf("after a kill at write %d", at))
-				if !killed {
-					break
-				}
-				kills++
-			}
-			t.Logf("%s: killed at each of %d writes of the re-index; each time one more run converged", b.name, kills)
-			if kills < 3 {
-				t.Errorf("only %d writes to kill at; the re-index should make at least 3", kills)
-			}
-		})
+	for _, phase := range []string{"ingest", "re-index"} {
+		for _, b := range backends {
+			t.Run(phase+"/"+b.name, func(t *testing.T) { killEveryWrite(t, m, dir, phase, phase == "re-index", b.fresh) })
+		}
+	}
+}
+
+// killEveryWrite runs the child, killed after its at-th write, for at = 1,
+// 2, ... until it finishes, checking after each kill that one more run
+// converges.
+func killEveryWrite(t *testing.T, m toolstest.Encoder, dir, phase string, reindex bool, fresh func(t *testing.T, i int, reindex bool) (string, func() retriever.Store)) {
+	ctx := t.Context()
+	kills := 0
+	for at := 1; ; at++ {
+		if at > 40 {
+			t.Fatal("the child was still writing after 40 writes")
+		}
+		childStore, open := fresh(t, at, reindex)
+		killed := runReindexChild(t, dir, childStore, at)
+		s := open()
+		if _, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}}); err != nil {
+			t.Fatalf("run after a kill at write %d: %v", at, err)
+		}
+		checkOneRecordPerContent(t, s, dir, fmt.Sprintf("after a kill at write %d", at))
+		if !killed {
+			break
+		}
+		kills++
+	}
+	t.Logf("killed at each of %d writes of the %s; each time one more run converged", kills, phase)
+	if kills < 3 {
+		t.Errorf("only %d writes to kill at; the %s should make at least 3", kills, phase)
 	}
 }
 
