@@ -27,8 +27,10 @@ func TestSheetTilesFormats(t *testing.T) {
 		if img == nil {
 			t.Fatalf("%s: no tile image", tc.file)
 		}
-		if b := img.Bounds(); b.Dx() != tc.w || b.Dy() != tc.h {
-			t.Errorf("%s: tile %dx%d, want %dx%d", tc.file, b.Dx(), b.Dy(), tc.w, tc.h)
+		// Tiles are scaled to fit the thumbnail size, keeping the image's
+		// orientation and aspect.
+		if b := img.Bounds(); b.Dx()*tc.h != b.Dy()*tc.w || max(b.Dx(), b.Dy()) != 64 {
+			t.Errorf("%s: tile %dx%d, want %dx%d scaled to fit 64", tc.file, b.Dx(), b.Dy(), tc.w, tc.h)
 		}
 		tiles = append(tiles, sheet.Tile{Image: img, Name: tc.file})
 	}

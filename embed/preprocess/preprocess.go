@@ -117,7 +117,7 @@ func (p Preprocessor) BytesContext(ctx context.Context, name string, data []byte
 	}
 	release, err := DefaultBudget.Reserve(ctx, decodeCost(data, p.decodeOptions(), true))
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("decode %s: %w", name, err)
+		return nil, Info{}, &DecodeError{Name: name, Err: err}
 	}
 	defer release()
 	img, info, err := Decode(name, data, p.decodeOptions())

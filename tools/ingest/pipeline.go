@@ -278,8 +278,11 @@ func (p *pipeline) decode(ctx context.Context, in <-chan item, out chan<- item) 
 	pre := p.enc.Preprocessor()
 	for it := range in {
 		if it.reuse == nil {
-			pixels, info, err := pre.Bytes(it.path, it.data)
+			pixels, info, err := pre.BytesContext(ctx, it.path, it.data)
 			it.data = nil
+			if ctx.Err() != nil {
+				return nil
+			}
 			if err != nil {
 				p.fail(it, preprocess.Reason(err))
 				continue
