@@ -22,15 +22,19 @@ type Tag struct {
 
 // Payload is what the index knows about an image besides its vector.
 type Payload struct {
-	Path      string    `json:"path"`   // absolute path
-	SHA256    string    `json:"sha256"` // hex of the file's bytes
-	Size      int64     `json:"size"`   // bytes
-	ModTime   time.Time `json:"mtime"`
-	Width     int       `json:"width"`  // pixels, as displayed (after EXIF orientation)
-	Height    int       `json:"height"` // pixels
-	Format    string    `json:"format"` // "jpeg", "png", ...
-	Folder    string    `json:"folder"` // absolute directory of Path
-	Tags      []Tag     `json:"tags,omitempty"`
+	Path    string    `json:"path"`   // absolute path
+	SHA256  string    `json:"sha256"` // hex of the file's bytes
+	Size    int64     `json:"size"`   // bytes
+	ModTime time.Time `json:"mtime"`
+	Width   int       `json:"width"`  // pixels, as displayed (after EXIF orientation)
+	Height  int       `json:"height"` // pixels
+	Format  string    `json:"format"` // "jpeg", "png", ...
+	Folder  string    `json:"folder"` // absolute directory of Path
+	Tags    []Tag     `json:"tags,omitempty"`
+	// TagSet identifies the tag labels, prompt templates and limits the
+	// Tags were chosen with (see tools/ingest), so that a changed set can
+	// re-tag the record from its vector; empty when no tag set was used.
+	TagSet    string    `json:"tag_set,omitempty"`
 	IndexedAt time.Time `json:"indexed_at"`
 	Model     string    `json:"model"` // embed.Model.ID()
 }
@@ -64,6 +68,7 @@ type FileEntry struct {
 	SHA256  string
 	Size    int64
 	ModTime time.Time
+	TagSet  string // Payload.TagSet
 }
 
 // Collection describes the vectors a store holds. A store holds one model's

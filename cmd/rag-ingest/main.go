@@ -20,14 +20,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
+	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
 
 // Exit codes.
 const (
@@ -62,12 +67,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		dryRun    = fs.Bool("dry-run", false, "say what would be done, change nothing")
 		tagsFile  = fs.String("tags", "", "file of zero-shot tag labels, one per line (any language the model supports)")
 		templates stringList
-		topTags   = fs.Int("top-tags", 3, "tags kept per image")
-		minProb   = fs.Float64("min-tag-prob", 0, "tags below this probability are not stored")
-		workers   = fs.Int("workers", 0, "decode workers (0: number of CPUs)")
-		batch     = fs.Int("batch", 16, "images per model call")
-		quiet     = fs.Bool("quiet", false, "no progress output")
+		topTags   = fs.Int("top-tags", ingest.DefaultTopTags, "at most this many tags per image")
+		minProb   = fs.Float64("min-tag-prob", ingest.DefaultMinTagProb, "tags below this probability are not stored (0: keep every tag up to -top-tags)")
+		workers   = fs.Int("workers", runtime.NumCPU(), "decode workers; the default is the number of CPUs")
+		batch     = fs.Int("batch", embed.DefaultBatchSize, "images per model call")
+		quiet     = fs.Bool("quiet", false, "no progress output on stderr")
 		asJSON    = fs.Bool("json", false, "print the summary as JSON")
+		showVer   = fs.Bool("version", false, "print the version and exit")
 	)
 	fs.Var(&templates, "tag-template", "prompt template for tags, {} is the label (repeatable; default: the model's)")
 	fs.Usage = func() {
@@ -80,6 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVer {
+		fmt.Fprintln(stdout, "rag-ingest", version)
+		return exitOK
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "rag-ingest: no PATH given (try: rag-ingest ./photos)")
@@ -97,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DryRun:       *dryRun,
 		TagTemplates: templates,
 		TopTags:      *topTags,
-		MinTagProb:   float32(*minProb),
+		MinTagProb:   tagProb(*minProb),
 		Workers:      *workers,
 		BatchSize:    *batch,
 	}
@@ -167,8 +177,8 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 	if s.DryRun {
 		verb = "dry run, would have: "
 	}
-	fmt.Fprintf(w, "%sindexed %d, updated %d, skipped %d unchanged, %d duplicates, pruned %d, failed %d of %d images in %.1fs (%.1f images/s)\n",
-		verb, s.Indexed, s.Updated, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
+	fmt.Fprintf(w, "%sindexed %d, updated %d, retagged %d, skipped %d unchanged, %d duplicates, pruned %d, failed %d of %d images in %.1fs (%.1f images/s)\n",
+		verb, s.Indexed, s.Updated, s.Retagged, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
 	fmt.Fprintf(w, "model %s, index %s\n", model, store)
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  failed: %s: %s\n", cli.Printable(f.Path), cli.Printable(f.Reason))
@@ -176,6 +186,15 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 	for _, p := range s.Previews {
 		fmt.Fprintf(w, "  read through its embedded JPEG preview: %s\n", p)
 	}
+}
+
+// tagProb maps -min-tag-prob to ingest.Options.MinTagProb, where 0 means
+// the default and a negative value no threshold.
+func tagProb(p float64) float32 {
+	if p <= 0 {
+		return -1
+	}
+	return float32(p)
 }
 
 func splitList(s string) []string {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/cliprag/cliprag/retriever/stores"
 	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
@@ -110,6 +113,39 @@ func TestCLIErrors(t *testing.T) {
 			}
 			if strings.Contains(out, "goroutine ") || strings.Contains(out, "panic") {
 				t.Errorf("stack trace in output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestHelpAndVersion: -version prints the version, and -h shows the default
+// of every flag that has one, the store's included.
+func TestHelpAndVersion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-version"}, []string{"rag-ingest " + version}},
+		{[]string{"-h"}, []string{
+			"-top-tags int\n    \tat most this many tags per image (default 3)",
+			"(default 0.3)",
+			"-batch int\n    \timages per model call (default 16)",
+			fmt.Sprintf("the default is the number of CPUs (default %d)", runtime.NumCPU()),
+			"(default " + stores.DefaultDir() + ")",
+			"default clip-vit-b-32",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.args[0], func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code != exitOK {
+				t.Fatalf("exit %d\n%s", code, stderr.String())
+			}
+			out := stdout.String() + stderr.String()
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
 			}
 		})
 	}

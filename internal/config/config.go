@@ -21,6 +21,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/retriever/stores"
 )
 
 // Config holds the settings shared by every cliprag front end.
@@ -87,7 +88,7 @@ func boolean(name string, p func(*Config) *bool) func(*Config, string) error {
 var settings = []setting{
 	{"model", "CLIPRAG_MODEL", "model: a registry name (" + registryNames() + ") or a model directory; default: the model the index was built with, else " + embed.DefaultModel, embed.DefaultModel,
 		str(func(c *Config) *string { return &c.Model }), false},
-	{"store", "CLIPRAG_STORE", "index: a directory (embedded store) or qdrant://host:6334/collection", "",
+	{"store", "CLIPRAG_STORE", "index: a directory (embedded store) or qdrant://host:6334/collection (default " + stores.DefaultDir() + ")", "",
 		str(func(c *Config) *string { return &c.Store }), false},
 	{"cache-dir", "CLIPRAG_CACHE", "cache for downloaded models and ONNX Runtime (default: the OS cache dir + cliprag)", "",
 		str(func(c *Config) *string { return &c.CacheDir }), false},

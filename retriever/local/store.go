@@ -491,7 +491,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 			continue
 		}
 		p := &t.pays[r]
-		es = append(es, retriever.FileEntry{ID: id, Path: p.Path, SHA256: p.SHA256, Size: p.Size, ModTime: p.ModTime})
+		es = append(es, retriever.FileEntry{ID: id, Path: p.Path, SHA256: p.SHA256, Size: p.Size, ModTime: p.ModTime, TagSet: p.TagSet})
 	}
 	s.mu.RUnlock()
 	for _, e := range es {

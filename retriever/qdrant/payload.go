@@ -34,6 +34,7 @@ const (
 	fTagLabel  = "tags[].label" // key path of the tag labels, for indexes and filters
 	fIndexedAt = "indexed_at"
 	fModel     = "model"
+	fTagSet    = "tag_set"
 	fPathRaw   = "path_raw"   // base64 of Path's bytes when Path is not UTF-8
 	fFolderRaw = "folder_raw" // the same for Folder
 )
@@ -75,7 +76,7 @@ func checkUTF8(id, field, s string) error {
 func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 	p := r.Payload
 	for _, f := range []struct{ name, v string }{
-		{fSHA256, p.SHA256}, {fFormat, p.Format}, {fModel, p.Model},
+		{fSHA256, p.SHA256}, {fFormat, p.Format}, {fModel, p.Model}, {fTagSet, p.TagSet},
 	} {
 		if err := checkUTF8(r.ID, f.name, f.v); err != nil {
 			return nil, err
@@ -111,6 +112,9 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 		fTags:      qc.NewValueFromList(tags...),
 		fIndexedAt: qc.NewValueString(formatTime(p.IndexedAt)),
 		fModel:     qc.NewValueString(p.Model),
+	}
+	if p.TagSet != "" {
+		payload[fTagSet] = qc.NewValueString(p.TagSet)
 	}
 	if pathRaw != nil {
 		payload[fPathRaw] = qc.NewValueString(base64.StdEncoding.EncodeToString(pathRaw))
@@ -159,6 +163,7 @@ func fromPayload(m map[string]*qc.Value) retriever.Payload {
 		Folder:    rawString(m[fFolder], m[fFolderRaw]),
 		IndexedAt: parseTime(m[fIndexedAt].GetStringValue()),
 		Model:     m[fModel].GetStringValue(),
+		TagSet:    m[fTagSet].GetStringValue(),
 	}
 	for _, v := range m[fTags].GetListValue().GetValues() {
 		f := v.GetStructValue().GetFields()

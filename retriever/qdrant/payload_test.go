@@ -71,6 +71,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 			Format: "jpeg", Folder: "/img/a b",
 			Tags:      []retriever.Tag{{Label: "cat", Score: 0.875}, {Label: "a dog", Score: 1e-7}},
 			IndexedAt: time.Date(2024, 5, 6, 7, 8, 9, 1000, time.UTC), Model: "openai/clip-vit-base-patch32",
+			TagSet: "0123456789abcdef",
 		}},
 		{"zero", retriever.Payload{}},
 	}

@@ -742,7 +742,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 				CollectionName: s.cfg.Collection,
 				Offset:         offset,
 				Limit:          qc.PtrOf(uint32(scrollPage)),
-				WithPayload:    qc.NewWithPayloadInclude(fPath, fPathRaw, fSHA256, fSize, fModTime),
+				WithPayload:    qc.NewWithPayloadInclude(fPath, fPathRaw, fSHA256, fSize, fModTime, fTagSet),
 				WithVectors:    qc.NewWithVectors(false),
 			})
 			return err
@@ -758,6 +758,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 				SHA256:  m[fSHA256].GetStringValue(),
 				Size:    intValue(m[fSize]),
 				ModTime: parseTime(m[fModTime].GetStringValue()),
+				TagSet:  m[fTagSet].GetStringValue(),
 			})
 			if err != nil {
 				return err

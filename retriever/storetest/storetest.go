@@ -165,9 +165,18 @@ func record(rng *rand.Rand, i int) retriever.Record {
 		Folder:    folder,
 		Tags:      tags,
 		IndexedAt: base.Add(time.Hour + time.Duration(i)*time.Microsecond),
+		TagSet:    tagSet(tags),
 		Model:     Model,
 	}
 	return retriever.Record{ID: retriever.RecordID(sha, Model), Vector: unitVector(rng, Dim), Payload: p}
+}
+
+// tagSet is a tag-set fingerprint for records with tags.
+func tagSet(tags []retriever.Tag) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return "ts-" + tags[0].Label
 }
 
 // fixture returns n records drawn from seed.
@@ -733,8 +742,8 @@ func testFiles(t *testing.T, s retriever.Store) {
 		if !ok {
 			t.Fatalf("Files did not list %s", r.ID)
 		}
-		if e.Path != r.Payload.Path || e.SHA256 != r.Payload.SHA256 || e.Size != r.Payload.Size || !e.ModTime.Equal(r.Payload.ModTime) {
-			t.Errorf("FileEntry %+v, want path %s sha %s size %d mtime %s", e, r.Payload.Path, r.Payload.SHA256, r.Payload.Size, r.Payload.ModTime)
+		if e.Path != r.Payload.Path || e.SHA256 != r.Payload.SHA256 || e.Size != r.Payload.Size || !e.ModTime.Equal(r.Payload.ModTime) || e.TagSet != r.Payload.TagSet {
+			t.Errorf("FileEntry %+v, want path %s sha %s size %d mtime %s tag set %q", e, r.Payload.Path, r.Payload.SHA256, r.Payload.Size, r.Payload.ModTime, r.Payload.TagSet)
 		}
 	}
 	// fn's error stops the listing and comes back.

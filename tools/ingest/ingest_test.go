@@ -175,7 +175,8 @@ func TestSearchAndTags(t *testing.T) {
 	set := drawSet(t, dir, 40, 2)
 	s := openStore(t, t.TempDir())
 	labels := tinyshapes.Classes()
-	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Tags: labels, TopTags: 2})
+	// With no threshold, -top-tags alone decides how many tags an image gets.
+	sum, err := ingest.Run(ctx, m, s, ingest.Options{Paths: []string{dir}, Tags: labels, TopTags: 2, MinTagProb: -1})
 	if err != nil || sum.Indexed != len(set) {
 		t.Fatalf("ingest: %+v, %v", sum, err)
 	}
@@ -432,8 +433,8 @@ func counts(s ingest.Summary) string {
 	for _, f := range s.Failed {
 		failed = append(failed, filepath.Base(f.Path))
 	}
-	return fmt.Sprintf("found %d, indexed %d, updated %d, skipped %d, duplicates %d, pruned %d, failed %v",
-		s.Found, s.Indexed, s.Updated, s.Skipped, s.Duplicates, s.Pruned, failed)
+	return fmt.Sprintf("found %d, indexed %d, updated %d, retagged %d, skipped %d, duplicates %d, pruned %d, failed %v",
+		s.Found, s.Indexed, s.Updated, s.Retagged, s.Skipped, s.Duplicates, s.Pruned, failed)
 }
 
 func must(t testing.TB, err error) {

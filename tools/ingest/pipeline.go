@@ -21,6 +21,10 @@ import (
 // every copy of it has returned:
 //
 //	feed → read ×Workers → classify → decode ×Workers → embed → write
+//	                                                      retag ↗
+//
+// beside which retag re-tags the records of unchanged files (when the tag
+// set changed) from their stored vectors, into write.
 //
 // The stages:
 //   - feed hands out the files, in order.
@@ -91,6 +95,7 @@ const (
 	stageClassify = "classify"
 	stageDecode   = "decode"
 	stageEmbed    = "embed"
+	stageRetag    = "retag"
 	stageWrite    = "write"
 	stagePrune    = "prune"
 )
@@ -101,8 +106,9 @@ const (
 	writeTimeout = 2 * time.Minute // per store write, also after cancellation
 )
 
-// run carries todo through the stages and returns the tally.
-func (p *pipeline) run(ctx context.Context, todo []job) (*tally, error) {
+// run carries todo through the stages, re-tags the records of retag, and
+// returns the tally.
+func (p *pipeline) run(ctx context.Context, todo []job, retag []retriever.FileEntry) (*tally, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	p.cancel = cancel
@@ -111,7 +117,7 @@ func (p *pipeline) run(ctx context.Context, todo []job) (*tally, error) {
 	p.events = events
 	t := newTally()
 	tallied := make(chan struct{})
-	report := p.opts.report(len(todo))
+	report := p.opts.report(len(todo) + len(retag))
 	go func() {
 		defer close(tallied)
 		for e := range events {
@@ -121,21 +127,23 @@ func (p *pipeline) run(ctx context.Context, todo []job) (*tally, error) {
 	}()
 	defer func() { close(events); <-tallied; report(progress.Done, t.done()) }()
 
-	tg, err := newTagger(ctx, p.enc, p.opts)
-	if err != nil {
-		return t, err
+	if !p.opts.DryRun {
+		if err := p.tagger.load(ctx, p.enc); err != nil {
+			return t, err
+		}
 	}
-	p.tagger = tg
 	p.opts.hook(stageTags)
 
 	g := stageGroup{cancel: cancel}
 	jobs, read, sorted, decoded := make(chan item), make(chan item), make(chan item), make(chan item)
 	recs := make(chan []written, 2)
-	startStage(&g, 1, jobs, func() error { return p.feed(ctx, todo, jobs) })
-	startStage(&g, p.opts.Workers, read, func() error { return p.read(ctx, jobs, read) })
-	startStage(&g, 1, sorted, func() error { return p.classify(ctx, read, sorted) })
-	startStage(&g, p.opts.Workers, decoded, func() error { return p.decode(ctx, sorted, decoded) })
-	startStage(&g, 1, recs, func() error { return p.embed(ctx, decoded, recs) })
+	startStage(&g, jobs, func() error { return p.feed(ctx, todo, jobs) })
+	startStage(&g, read, copies(p.opts.Workers, func() error { return p.read(ctx, jobs, read) })...)
+	startStage(&g, sorted, func() error { return p.classify(ctx, read, sorted) })
+	startStage(&g, decoded, copies(p.opts.Workers, func() error { return p.decode(ctx, sorted, decoded) })...)
+	startStage(&g, recs,
+		func() error { return p.embed(ctx, decoded, recs) },
+		func() error { return p.retag(ctx, retag, recs) })
 	werr := p.write(ctx, recs)
 	g.wait()
 	if err := context.Cause(ctx); err != nil {
@@ -150,15 +158,16 @@ type stageGroup struct {
 	cancel context.CancelCauseFunc
 }
 
-// startStage starts n copies of f and closes out when all have returned.
-func startStage[T any](g *stageGroup, n int, out chan<- T, f func() error) {
-	var copies sync.WaitGroup
-	copies.Add(n)
-	g.wg.Add(n + 1)
-	for range n {
+// startStage runs each of fs in a goroutine of its own and closes out,
+// the channel they write, when all have returned.
+func startStage[T any](g *stageGroup, out chan<- T, fs ...func() error) {
+	var running sync.WaitGroup
+	running.Add(len(fs))
+	g.wg.Add(len(fs) + 1)
+	for _, f := range fs {
 		go func() {
 			defer g.wg.Done()
-			defer copies.Done()
+			defer running.Done()
 			if err := f(); err != nil {
 				g.cancel(err)
 			}
@@ -166,9 +175,18 @@ func startStage[T any](g *stageGroup, n int, out chan<- T, f func() error) {
 	}
 	go func() {
 		defer g.wg.Done()
-		copies.Wait()
+		running.Wait()
 		close(out)
 	}()
+}
+
+// copies returns n copies of f, for a stage that runs on n goroutines.
+func copies(n int, f func() error) []func() error {
+	fs := make([]func() error, n)
+	for i := range fs {
+		fs[i] = f
+	}
+	return fs
 }
 
 func (g *stageGroup) wait() { g.wg.Wait() }
@@ -344,21 +362,51 @@ func (p *pipeline) embedBatch(ctx context.Context, batch []item, out chan<- []wr
 	p.opts.hook(stageEmbed)
 	ws := make([]written, len(batch))
 	for i, b := range batch {
-		rec := retriever.Record{ID: b.id, Vector: vecs[i], Payload: p.payload(b, p.tagger.tags(vecs[i]))}
+		rec := retriever.Record{ID: b.id, Vector: vecs[i], Payload: p.payload(b)}
+		if p.tagger != nil {
+			rec.Payload.Tags, rec.Payload.TagSet = p.tagger.tags(vecs[i]), p.tagger.set
+		}
 		ws[i] = written{rec: rec, outcome: indexed, preview: b.preview}
 	}
 	out <- ws // not watching ctx: this batch is embedded
 	return nil
 }
 
-// reused is the record of a file whose content the index already has.
+// reused is the record of a file whose content the index already has,
+// with its tags (re-chosen from its vector if the tag set changed).
 func (p *pipeline) reused(it item) written {
 	rec := *it.reuse
-	rec.Payload = p.payload(it, rec.Payload.Tags)
+	rec.Payload = p.payload(it)
+	rec.Payload.Tags, rec.Payload.TagSet = it.reuse.Payload.Tags, it.reuse.Payload.TagSet
+	p.tagger.apply(&rec)
 	return written{rec: rec, outcome: updated}
 }
 
-func (p *pipeline) payload(it item, tags []retriever.Tag) retriever.Payload {
+// retag re-tags the records of unchanged files from the vectors the index
+// holds: no file is read and the image model is not called.
+func (p *pipeline) retag(ctx context.Context, es []retriever.FileEntry, out chan<- []written) error {
+	const chunk = 64
+	for i := 0; i < len(es) && ctx.Err() == nil; i += chunk {
+		recs, err := p.store.Get(ctx, ids(es[i:min(i+chunk, len(es))]))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read index %s: %w", p.store, err)
+		}
+		ws := make([]written, len(recs))
+		for j := range recs {
+			p.tagger.apply(&recs[j])
+			ws[j] = written{rec: recs[j], outcome: retagged}
+		}
+		out <- ws
+		p.opts.hook(stageRetag)
+	}
+	return nil
+}
+
+// payload is the payload of it's record, without tags.
+func (p *pipeline) payload(it item) retriever.Payload {
 	return retriever.Payload{
 		Path:      it.path,
 		SHA256:    it.sha,
@@ -368,7 +416,6 @@ func (p *pipeline) payload(it item, tags []retriever.Tag) retriever.Payload {
 		Height:    it.height,
 		Format:    it.format,
 		Folder:    filepath.Dir(it.path),
-		Tags:      tags,
 		IndexedAt: time.Now().UTC(),
 		Model:     p.enc.ID(),
 	}

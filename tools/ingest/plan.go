@@ -52,11 +52,13 @@ func list(ctx context.Context, s retriever.Store) (byPath map[string][]retriever
 	return byPath, byID, nil
 }
 
-// plan returns the files that need reading, and the ids of stale records:
-// where a path holds several records and one matches the file's size and
-// time, that one is kept and the others are stale. A file whose records
-// all differ from it is read again; its new record replaces them.
-func plan(files []candidate, byPath map[string][]retriever.FileEntry) (todo []job, stale []string) {
+// plan returns the files that need reading, the records of unchanged
+// files whose tags tg would choose again (tg is nil when the run leaves
+// tags as they are), and the ids of stale records: where a path holds
+// several records and one matches the file's size and time, that one is
+// kept and the others are stale. A file whose records all differ from it
+// is read again; its new record replaces them.
+func plan(files []candidate, byPath map[string][]retriever.FileEntry, tg *tagger) (todo []job, retag []retriever.FileEntry, stale []string) {
 	for _, c := range files {
 		es := byPath[c.path]
 		keep := slices.IndexFunc(es, func(e retriever.FileEntry) bool {
@@ -71,8 +73,11 @@ func plan(files []candidate, byPath map[string][]retriever.FileEntry) (todo []jo
 				stale = append(stale, e.ID)
 			}
 		}
+		if tg.stale(es[keep].TagSet) {
+			retag = append(retag, es[keep])
+		}
 	}
-	return todo, stale
+	return todo, retag, stale
 }
 
 // sameTime compares modification times at microsecond precision, the
