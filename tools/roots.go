@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -216,13 +215,10 @@ func (s *Service) locateExisting(ctx context.Context, p string) (location, error
 		return location{}, err
 	}
 	for _, l := range locs {
-		r, err := os.OpenRoot(l.root.dir)
-		if err != nil {
-			continue
-		}
-		_, err = safefs.StatIn(r, l.rel)
-		r.Close()
+		_, err := safefs.StatUnder(ctx, l.root.dir, l.rel)
 		switch {
+		case ctx.Err() != nil:
+			return location{}, err
 		case err == nil:
 			return l, nil
 		case errors.Is(err, safefs.ErrOutside):
@@ -247,12 +243,7 @@ func (s *Service) rootsOf(locs []location) []root {
 
 // readIn reads one location, turning file errors into *InputError.
 func readIn(ctx context.Context, l location) ([]byte, error) {
-	r, err := os.OpenRoot(l.root.dir)
-	if err != nil {
-		return nil, fmt.Errorf("open root %s: %w", l.root.dir, err)
-	}
-	defer r.Close()
-	data, _, err := safefs.ReadFileIn(ctx, r, l.rel, maxFileBytes)
+	data, _, err := safefs.ReadFileUnder(ctx, l.root.dir, l.rel, maxFileBytes)
 	switch {
 	case err == nil:
 		return data, nil

@@ -154,12 +154,37 @@ func TestReadReturnsAtDeadline(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, _, err := readAsync(ctx, "stuck", 10, func() (*os.File, fs.FileInfo, error) {
+	_, err := Do(ctx, "stuck", func() (int, error) {
 		<-release
-		return nil, nil, errors.New("released")
-	})
+		return 0, errors.New("released")
+	}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the deadline", err)
+	}
+}
+
+// TestDoCleansUpAbandoned: what a call abandoned at its deadline returns
+// later (an open file) is released, not leaked.
+func TestDoCleansUpAbandoned(t *testing.T) {
+	release := make(chan struct{})
+	cleaned := make(chan int, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := Do(ctx, "stuck", func() (int, error) {
+		<-release
+		return 42, nil
+	}, func(v int) { cleaned <- v })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	close(release)
+	select {
+	case v := <-cleaned:
+		if v != 42 {
+			t.Fatalf("cleaned %d", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the abandoned result was not cleaned up")
 	}
 }
 

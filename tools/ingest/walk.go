@@ -186,7 +186,10 @@ func inside(roots []*walkRoot, abs string) (*walkRoot, string) {
 // top walks one path named by the caller: a folder, or a file, which is
 // indexed whatever its extension or name.
 func (w *walker) top(ctx context.Context, r *walkRoot, rel, abs string) error {
-	fi, err := safefs.StatIn(r.fs, rel)
+	fi, err := w.stat(ctx, r, rel)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if errors.Is(err, safefs.ErrOutside) {
 		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("a symbolic link on the path leads outside %s; not indexed", r.dir)})
 		return nil
@@ -203,6 +206,12 @@ func (w *walker) top(ctx context.Context, r *walkRoot, rel, abs string) error {
 		w.fail = append(w.fail, Failure{Path: abs, Reason: notRegular(fi)})
 	}
 	return nil
+}
+
+// stat follows name inside r (see safefs.StatIn), returning when ctx ends
+// even if the file system hangs.
+func (w *walker) stat(ctx context.Context, r *walkRoot, name string) (fs.FileInfo, error) {
+	return safefs.Do(ctx, "stat "+name, func() (fs.FileInfo, error) { return safefs.StatIn(r.fs, name) }, nil)
 }
 
 func (w *walker) add(c candidate) {
@@ -223,13 +232,10 @@ func (w *walker) dir(ctx context.Context, r *walkRoot, rel, abs string, fi fs.Fi
 		}
 		w.seen[k] = true
 	}
-	f, err := safefs.OpenDirIn(r.fs, rel)
-	if err != nil {
-		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("read folder: %v", unwrapPath(err))})
-		return nil
+	entries, err := safefs.ReadDirIn(ctx, r.fs, rel)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	entries, err := f.ReadDir(-1)
-	f.Close()
 	if err != nil {
 		w.fail = append(w.fail, Failure{Path: abs, Reason: fmt.Sprintf("read folder: %v", unwrapPath(err))})
 		return nil
@@ -255,8 +261,10 @@ func (w *walker) entry(ctx context.Context, r *walkRoot, rel, abs string, e fs.D
 	var fi fs.FileInfo
 	var err error
 	if typ&fs.ModeSymlink != 0 {
-		fi, err = safefs.StatIn(r.fs, crel) // follow the link, inside the root only
+		fi, err = w.stat(ctx, r, crel) // follow the link, inside the root only
 		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case errors.Is(err, safefs.ErrOutside):
 			w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("symbolic link leads outside %s; not followed", r.dir)})
 			return nil
