@@ -52,7 +52,9 @@ func signalled(t *testing.T, sig syscall.Signal, ready func(stderr string) bool,
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	sent := time.Now()
 	err = <-exited
+	t.Logf("%s %s: ended %s after %s", name, strings.Join(args[:1], " "), time.Since(sent).Round(time.Millisecond), sig)
 	if ctx.Err() != nil {
 		t.Fatalf("%s did not end after %s\n%s", name, sig, stderr.String())
 	}
