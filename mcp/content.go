@@ -90,7 +90,7 @@ func (h *handlers) hitsResult(ctx context.Context, c *toolCall, out tools.Search
 		b.WriteString(". The index may be empty or the filters too narrow; index_stats shows what is indexed.")
 	}
 	for _, hit := range out.Hits {
-		fmt.Fprintf(b, "\n%d. %.4f  %s  %dx%d", hit.Rank, hit.Score, hit.Path, hit.Width, hit.Height)
+		fmt.Fprintf(b, "\n%d. %.4f  %s  %dx%d", hit.Rank, hit.Score, tools.Printable(hit.Path), hit.Width, hit.Height)
 		if len(hit.Tags) > 0 {
 			labels := make([]string, len(hit.Tags))
 			for i, t := range hit.Tags {
@@ -116,7 +116,7 @@ func (h *handlers) hitsResult(ctx context.Context, c *toolCall, out tools.Search
 	links := make([]mcpgo.ResourceLink, 0, len(out.Hits))
 	for _, hit := range out.Hits {
 		desc := fmt.Sprintf("rank %d, score %.4f, %dx%d %s", hit.Rank, hit.Score, hit.Width, hit.Height, hit.Format)
-		links = append(links, mcpgo.NewResourceLink(hit.URI, filepath.Base(hit.Path), desc,
+		links = append(links, mcpgo.NewResourceLink(hit.URI, tools.Printable(filepath.Base(hit.Path)), desc,
 			tools.ServedMIMEType(hit.Format, hit.Width, hit.Height, tools.ResourceMaxSide)))
 	}
 	return h.result(ctx, out, b.String(), images, links)

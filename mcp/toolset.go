@@ -248,7 +248,7 @@ func (h *handlers) ingest(ctx context.Context, c *toolCall, a ingestArgs) (*mcpg
 			fmt.Fprintf(b, "\n... and %d more", len(sum.Failed)-10)
 			break
 		}
-		fmt.Fprintf(b, "\nfailed: %s: %s", f.Path, f.Reason)
+		fmt.Fprintf(b, "\nfailed: %s: %s", tools.Printable(f.Path), tools.Printable(f.Reason))
 	}
 	if len(sum.Failed) > 0 {
 		h.log.WarnContext(ctx, "some files could not be indexed", "failed", len(sum.Failed), "first", sum.Failed[0].Path+": "+sum.Failed[0].Reason)

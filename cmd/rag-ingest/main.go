@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := cfg.Resolve(fs); err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitUsage
 	}
 	opts := ingest.Options{
@@ -131,13 +131,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "rag-ingest: "+text)
 			return exitFatal
 		}
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitFatal
 	}
 	defer m.Close()
 	s, err := cfg.OpenStore(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitFatal
 	}
 	defer s.Close()
@@ -164,7 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
 		return exitInterrupted
 	case err != nil:
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", cli.Printable(err.Error()))
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitFatal
 	case len(sum.Failed) > 0:
 		return exitSomeFailed
@@ -181,7 +181,7 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 		verb, s.Indexed, s.Updated, s.Retagged, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
 	fmt.Fprintf(w, "model %s, index %s\n", model, store)
 	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  failed: %s: %s\n", cli.Printable(f.Path), cli.Printable(f.Reason))
+		fmt.Fprintf(w, "  failed: %s: %s\n", tools.Printable(f.Path), tools.Printable(f.Reason))
 	}
 	for _, p := range s.Previews {
 		fmt.Fprintf(w, "  read through its embedded JPEG preview: %s\n", p)

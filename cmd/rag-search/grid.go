@@ -9,7 +9,6 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/cliprag/cliprag/embed/preprocess"
-	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/safefs"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/sheet"
@@ -58,7 +57,7 @@ func writeGrid(e *env, f *filterFlags, q queryTile, hits []tools.Hit, model stri
 	}
 	if !*f.quiet {
 		b := img.Bounds()
-		fmt.Fprintf(e.stderr, "wrote %s (%d×%d, the query and %s)\n", cli.Printable(*f.grid), b.Dx(), b.Dy(), plural(len(hits), "result"))
+		fmt.Fprintf(e.stderr, "wrote %s (%d×%d, the query and %s)\n", tools.Printable(*f.grid), b.Dx(), b.Dy(), plural(len(hits), "result"))
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/progress"
-	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
@@ -167,7 +166,7 @@ func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir stri
 		if n := len(sum.Failed); n > 0 {
 			msg += fmt.Sprintf("; %d could not be read (first: %s: %s)", n, sum.Failed[0].Path, oneLine(sum.Failed[0].Reason))
 		}
-		fmt.Fprintln(e.stderr, cli.Printable(msg))
+		fmt.Fprintln(e.stderr, tools.Printable(msg))
 	}
 	n, err := st.Count(ctx)
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 
 	"golang.org/x/text/width"
 
-	"github.com/cliprag/cliprag/internal/cli"
+	"github.com/cliprag/cliprag/tools"
 )
 
 // table prints rows as aligned columns, each cell made printable
-// (cli.Printable: a file name cannot emit escape codes or break a row),
+// (tools.Printable: a file name cannot emit escape codes or break a row),
 // measuring cells in terminal
 // columns: East Asian Wide and Fullwidth characters (hanzi, kana,
 // full-width punctuation) count two, combining marks and zero-width
@@ -24,7 +24,7 @@ type table struct {
 func (t *table) add(cells ...string) {
 	row := make([]string, len(cells))
 	for i, c := range cells {
-		row[i] = cli.Printable(c)
+		row[i] = tools.Printable(c)
 	}
 	t.rows = append(t.rows, row)
 }
@@ -87,5 +87,5 @@ func runeWidth(r rune) int {
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.ReplaceAll(s, "\r\n", "; ")
-	return cli.Printable(strings.ReplaceAll(s, "\n", "; "))
+	return tools.Printable(strings.ReplaceAll(s, "\n", "; "))
 }

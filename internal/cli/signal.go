@@ -1,3 +1,5 @@
+// Package cli holds what cliprag's commands (rag-ingest, rag-search,
+// rag-mcp) share about running at a terminal: how they stop on a signal.
 package cli
 
 import (

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cliprag/cliprag/embed/hub"
-	"github.com/cliprag/cliprag/internal/cli"
+	"github.com/cliprag/cliprag/tools"
 )
 
 // ExplainError renders err for a person at a terminal when it is one the
@@ -14,13 +14,13 @@ import (
 // whose files could not be had (*hub.MissingError) gives a short first line,
 // then the missing files, the folder they belong in, the URL they come from
 // (once) and the --model flag, each on its own line. Text from outside
-// (paths, the error's own text) is made printable with cli.Printable.
+// (paths, the error's own text) is made printable with tools.Printable.
 func ExplainError(err error) (string, bool) {
 	var me *hub.MissingError
 	if !errors.As(err, &me) {
 		return "", false
 	}
-	p := cli.Printable
+	p := tools.Printable
 	prefix := strings.TrimSuffix(err.Error(), me.Error())
 	var b strings.Builder
 	if errors.Is(me.Err, hub.ErrOffline) {

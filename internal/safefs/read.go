@@ -33,7 +33,9 @@ func Do[T any](ctx context.Context, name string, fn func() (T, error), cleanup f
 		v   T
 		err error
 	}
-	done := make(chan result, 1)
+	// Unbuffered: a result is either taken by the caller or, once the call
+	// is abandoned, cleaned up by the goroutine, never left in a buffer.
+	done := make(chan result)
 	abandoned := make(chan struct{})
 	go func() {
 		defer func() { <-calls }()

@@ -196,7 +196,7 @@ func PageContent(h tools.Hit) string {
 	if folder == "" {
 		folder = filepath.Dir(h.Path)
 	}
-	fmt.Fprintf(&b, "Image %s in %s", filepath.Base(h.Path), folder)
+	fmt.Fprintf(&b, "Image %s in %s", tools.Printable(filepath.Base(h.Path)), tools.Printable(folder))
 	if h.Width > 0 && h.Height > 0 {
 		fmt.Fprintf(&b, ", %dx%d", h.Width, h.Height)
 		if h.Format != "" {

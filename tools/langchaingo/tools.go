@@ -97,7 +97,7 @@ func formatHits(what string, out tools.SearchOutput) string {
 	}
 	fmt.Fprintf(&b, "%d %s for %s, best first:", len(out.Hits), noun, what)
 	for _, h := range out.Hits {
-		fmt.Fprintf(&b, "\n%d. %s (path %s, id %s, score %.3f, %dx%d %s", h.Rank, filepath.Base(h.Path), h.Path, h.ID, h.Score, h.Width, h.Height, h.Format)
+		fmt.Fprintf(&b, "\n%d. %s (path %s, id %s, score %.3f, %dx%d %s", h.Rank, tools.Printable(filepath.Base(h.Path)), tools.Printable(h.Path), h.ID, h.Score, h.Width, h.Height, h.Format)
 		if len(h.Tags) > 0 {
 			b.WriteString(", tags:")
 			for i, t := range h.Tags {

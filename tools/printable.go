@@ -1,8 +1,4 @@
-// Package cli holds what cliprag's commands (rag-ingest, rag-search,
-// rag-mcp) share about running at a terminal: how they stop on a signal
-// and how they print text that came from outside (file names, labels,
-// error messages that quote them).
-package cli
+package tools
 
 import (
 	"strings"
@@ -13,8 +9,10 @@ import (
 // record: control characters (C0, DEL, C1), Unicode line and paragraph
 // separators and bidirectional-text controls are written as Go escapes
 // (\n, \x1b, \u202e), and each byte of invalid UTF-8 as \xNN. A file name
-// then cannot emit terminal escape codes, break a table row or reorder
-// what follows it. Text without such characters is returned unchanged.
+// then cannot emit terminal escape codes, break a table row, add a line
+// to what a language model reads, or reorder what follows it. The
+// commands, the MCP server and the agent tools print outside text through
+// it. Text without such characters is returned unchanged.
 func Printable(s string) string {
 	if !needsEscape(s) {
 		return s
