@@ -1,14 +1,11 @@
 package onnx
 
 import (
-	"archive/tar"
 	"archive/zip"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash"
@@ -306,33 +303,7 @@ func checkIntegrity(file, integrity string) error {
 // extractTarGz streams archive and writes the single member inner to dest
 // through a temporary file renamed into place.
 func extractTarGz(archive, inner, dest, wantSHA string) error {
-	fh, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	gz, err := gzip.NewReader(fh)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", archive, err)
-	}
-	defer gz.Close()
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return fmt.Errorf("%s not in archive", inner)
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", archive, err)
-		}
-		if strings.TrimPrefix(hdr.Name, "./") != inner {
-			continue
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			return fmt.Errorf("%s in archive is not a regular file", inner)
-		}
-		return writeAtomic(dest, tr, wantSHA)
-	}
+	return hub.ExtractTarGz(archive, []hub.TarFile{{Name: inner, Dest: dest, SHA256: wantSHA, Mode: 0o755}})
 }
 
 func extractZip(archive, inner, dest, wantSHA string) error {
@@ -350,39 +321,9 @@ func extractZip(archive, inner, dest, wantSHA string) error {
 			return fmt.Errorf("read %s: %w", inner, err)
 		}
 		defer rc.Close()
-		return writeAtomic(dest, rc, wantSHA)
+		return hub.WriteAtomic(dest, rc, wantSHA, 0o755)
 	}
 	return fmt.Errorf("%s not in archive", inner)
-}
-
-// writeAtomic copies r to a temporary file next to dest, checks its sha256
-// when wantSHA is set, and renames it to dest.
-func writeAtomic(dest string, r io.Reader, wantSHA string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dest), filepath.Base(dest)+".tmp*")
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && wantSHA != "" {
-		if got := hex.EncodeToString(h.Sum(nil)); got != wantSHA {
-			err = fmt.Errorf("library sha256 %s, want %s", got, wantSHA)
-		}
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o755)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }
 
 // verifySidecar checks a cached library against its recorded sha256. A

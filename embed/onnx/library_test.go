@@ -364,7 +364,7 @@ func TestFetchNPMBadIntegrity(t *testing.T) {
 		}, "integrity"},
 		{"library sha256", func(tgz []byte) (string, map[string]string) {
 			return integrityOf(tgz), map[string]string{"linux-x64": hexSHA256([]byte("another library"))}
-		}, "library sha256"},
+		}, "sha256 mismatch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

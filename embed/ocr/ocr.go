@@ -1,0 +1,344 @@
+// Package ocr reads the text in images with PaddleOCR's PP-OCRv4 models in
+// ONNX Runtime (through embed/onnx), reproducing PaddleOCR's reference
+// pipeline:
+//
+//   - detection (DB): the image resized so its longer side is at most
+//     Options.LimitSide and both sides are multiples of 32, normalised
+//     with ImageNet's mean and standard deviation; the probability map
+//     thresholded, its regions' minimum-area rectangles kept when their
+//     mean probability reaches Options.BoxThresh, expanded ("unclipped")
+//     by area × Options.UnclipRatio / perimeter;
+//   - an optional direction classifier that turns upside-down lines;
+//   - recognition: each box perspective-cropped from the image, resized to
+//     48 pixels high, batched by width, decoded greedily (CTC) over the
+//     model's dictionary plus the space;
+//   - reading order: top to bottom, then left to right within a row.
+//
+// Each Line has its text, its confidence and its box in the original
+// image's pixel coordinates. The models are fetched on first use from the
+// npm registry into cliprag's cache, or read from Options.ModelDir.
+//
+// An Engine is safe for concurrent use.
+package ocr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"time"
+
+	"github.com/cliprag/cliprag/embed/onnx"
+	"github.com/cliprag/cliprag/embed/preprocess"
+)
+
+// Defaults for the zero fields of Options (PaddleOCR's defaults where it
+// has one).
+const (
+	DefaultLimitSide      = 960  // det_limit_side_len, det_limit_type "max"
+	DefaultMaxSide        = 4096 // larger images are reduced before anything else
+	DefaultDetThresh      = 0.3  // det_db_thresh
+	DefaultBoxThresh      = 0.6  // det_db_box_thresh
+	DefaultUnclipRatio    = 1.5  // det_db_unclip_ratio
+	DefaultMaxCandidates  = 1000 // DBPostProcess max_candidates
+	DefaultMinConfidence  = 0.5  // drop_score
+	DefaultClassifyThresh = 0.9  // cls_thresh
+	DefaultBatchSize      = 6    // rec_batch_num and cls_batch_num
+	DefaultRowTolerance   = 10   // sorted_boxes: pixels between tops still in one row
+	DefaultRegistry       = "https://registry.npmjs.org"
+)
+
+// Options configures New. The zero value is PaddleOCR's default pipeline
+// without the direction classifier, with the models in cliprag's cache.
+type Options struct {
+	// ModelDir is a folder holding the model files (DetModel, RecModel,
+	// Dictionary, and ClsModel when Classify is set), directly or in an
+	// assets/ sub-folder (an unpacked npm package); they are used as they
+	// are and nothing is downloaded. Empty: the cache.
+	ModelDir string
+	CacheDir string    // cliprag's cache directory; empty: hub.CacheDir()
+	Offline  bool      // never download; missing models are an error that says what to put where
+	Progress io.Writer // download progress; nil for none
+	Registry string    // npm registry to download from; empty: DefaultRegistry
+
+	Threads int       // intra-op threads of each model; 0: all cores
+	Device  string    // "cpu" (default) or "cuda"
+	Log     io.Writer // notices such as a CUDA fallback; nil: os.Stderr
+
+	LimitSide     int     // detection input's longer side at most this; 0: DefaultLimitSide
+	MaxSide       int     // images with a longer side are first reduced by an integer factor; 0: DefaultMaxSide
+	DetThresh     float32 // 0: DefaultDetThresh
+	BoxThresh     float32 // 0: DefaultBoxThresh; negative: no box score filter
+	UnclipRatio   float64 // 0: DefaultUnclipRatio
+	MinConfidence float32 // lines below are dropped; 0: DefaultMinConfidence; negative: keep all
+	Classify      bool    // run the direction classifier on every line (slower; for upside-down text)
+	BatchSize     int     // lines per recognition run; 0: DefaultBatchSize
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff := func(v *float32, d float32) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.LimitSide, DefaultLimitSide)
+	def(&o.MaxSide, DefaultMaxSide)
+	def(&o.BatchSize, DefaultBatchSize)
+	deff(&o.DetThresh, DefaultDetThresh)
+	deff(&o.BoxThresh, DefaultBoxThresh)
+	deff(&o.MinConfidence, DefaultMinConfidence)
+	if o.UnclipRatio == 0 {
+		o.UnclipRatio = DefaultUnclipRatio
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.LimitSide < 32:
+		return fmt.Errorf("limit side %d is below 32", o.LimitSide)
+	case o.MaxSide < o.LimitSide:
+		return fmt.Errorf("max side %d is below the limit side %d", o.MaxSide, o.LimitSide)
+	case o.DetThresh < 0 || o.DetThresh >= 1:
+		return fmt.Errorf("detection threshold %v is outside [0, 1)", o.DetThresh)
+	case o.BoxThresh >= 1:
+		return fmt.Errorf("box threshold %v is 1 or more", o.BoxThresh)
+	case o.UnclipRatio < 0 || math.IsNaN(o.UnclipRatio) || math.IsInf(o.UnclipRatio, 0):
+		return fmt.Errorf("unclip ratio %v is not a non-negative number", o.UnclipRatio)
+	case o.MinConfidence > 1:
+		return fmt.Errorf("minimum confidence %v is above 1", o.MinConfidence)
+	case o.BatchSize < 0:
+		return fmt.Errorf("negative batch size %d", o.BatchSize)
+	case o.Threads < 0:
+		return fmt.Errorf("negative thread count %d", o.Threads)
+	}
+	return nil
+}
+
+// Line is one recognised line of text.
+type Line struct {
+	Text       string
+	Confidence float32 // mean probability of the characters, 0–1
+	// Box is the line's quadrilateral in the original image's pixel
+	// coordinates, clockwise from the top-left corner.
+	Box [4]image.Point
+}
+
+// Stats describes the work done for one image.
+type Stats struct {
+	Detect    time.Duration // resize, detection model and post-processing
+	Classify  time.Duration // direction classifier (0 without Options.Classify)
+	Recognize time.Duration // crops, recognition model and decoding
+	Boxes     int           // text boxes detected
+	Skipped   int           // boxes that could not be cropped
+	Dropped   int           // lines recognised below Options.MinConfidence, or empty
+	Rotated   int           // lines the classifier turned upside down
+	Reduced   int           // factor the image was reduced by before detection (1: not)
+}
+
+// Result is what Read finds in one image: its lines in reading order.
+type Result struct {
+	Lines []Line
+	Stats Stats
+}
+
+// Engine runs the OCR pipeline. It is safe for concurrent use.
+type Engine struct {
+	o             Options
+	det, rec, cls *onnx.Session
+	detIn, detOut string
+	recIn, recOut string
+	clsIn, clsOut string
+	dict          []string
+}
+
+// New loads the models (downloading them on first use unless
+// Options.ModelDir or Options.Offline say otherwise) into ONNX Runtime,
+// which onnx.Init must have loaded.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("ocr: %w", err)
+	}
+	paths, err := locateModels(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{o: o}
+	if e.dict, err = loadDictionary(paths.dict); err != nil {
+		return nil, fmt.Errorf("ocr dictionary: %w", err)
+	}
+	so := onnx.SessionOptions{Threads: o.Threads, Device: o.Device, Log: o.Log}
+	open := func(path string, s **onnx.Session, in, out *string) error {
+		sess, err := onnx.NewSessionFromFile(path, so)
+		if err != nil {
+			return err
+		}
+		*s = sess
+		if len(sess.Inputs()) != 1 || len(sess.Outputs()) < 1 {
+			return fmt.Errorf("%s: want one input and an output, model has %d and %d", path, len(sess.Inputs()), len(sess.Outputs()))
+		}
+		*in, *out = sess.Inputs()[0].Name, sess.Outputs()[0].Name
+		return nil
+	}
+	if err := open(paths.det, &e.det, &e.detIn, &e.detOut); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := open(paths.rec, &e.rec, &e.recIn, &e.recOut); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if classes := e.rec.Outputs()[0].Shape; len(classes) == 3 && classes[2] > 0 && int(classes[2]) != len(e.dict)+1 {
+		e.Close()
+		return nil, fmt.Errorf("ocr: %s has %d classes but the dictionary %s has %d characters (+1 blank)", paths.rec, classes[2], paths.dict, len(e.dict))
+	}
+	if o.Classify {
+		if err := open(paths.cls, &e.cls, &e.clsIn, &e.clsOut); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Close releases the models. It is safe to call more than once.
+func (e *Engine) Close() error {
+	if e == nil {
+		return nil
+	}
+	return errors.Join(e.det.Close(), e.rec.Close(), e.cls.Close())
+}
+
+// ReadFile decodes the image file at path through embed/preprocess (so
+// EXIF orientation is applied, as for CLIP, and over-large images are
+// refused before decoding) and reads it.
+func (e *Engine) ReadFile(ctx context.Context, path string) (Result, error) {
+	img, _, err := preprocess.DecodeFile(path, preprocess.DecodeOptions{})
+	if err != nil {
+		return Result{}, err
+	}
+	return e.Read(ctx, img)
+}
+
+// Read finds and recognises the lines of text in img.
+func (e *Engine) Read(ctx context.Context, img image.Image) (Result, error) {
+	var res Result
+	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 {
+		return res, fmt.Errorf("ocr: empty image (%dx%d)", b.Dx(), b.Dy())
+	}
+	t0 := time.Now()
+	work, k := toBGR(img, e.o.MaxSide)
+	res.Stats.Reduced = k
+	boxes, err := e.detect(ctx, work)
+	if err != nil {
+		return res, err
+	}
+	sortBoxes(boxes, DefaultRowTolerance/float64(k))
+	res.Stats.Boxes = len(boxes)
+	res.Stats.Detect = time.Since(t0)
+
+	t1 := time.Now()
+	crops := make([]bgr, 0, len(boxes))
+	kept := boxes[:0:0]
+	for _, bx := range boxes {
+		c, ok := cropBox(work, bx)
+		if !ok {
+			res.Stats.Skipped++
+			continue
+		}
+		crops = append(crops, c)
+		kept = append(kept, bx)
+	}
+	if e.cls != nil && len(crops) > 0 {
+		tc := time.Now()
+		n, err := e.classify(ctx, crops)
+		if err != nil {
+			return res, err
+		}
+		res.Stats.Rotated = n
+		res.Stats.Classify = time.Since(tc)
+	}
+	texts, confs, err := e.recognize(ctx, crops)
+	if err != nil {
+		return res, err
+	}
+	sx := float64(b.Dx()) / float64(work.w)
+	sy := float64(b.Dy()) / float64(work.h)
+	for i, bx := range kept {
+		if texts[i] == "" || (e.o.MinConfidence > 0 && confs[i] < e.o.MinConfidence) {
+			res.Stats.Dropped++
+			continue
+		}
+		var box [4]image.Point
+		for j, p := range bx {
+			box[j] = image.Point{
+				X: b.Min.X + min(int(math.Round(p.x*sx)), b.Dx()-1),
+				Y: b.Min.Y + min(int(math.Round(p.y*sy)), b.Dy()-1),
+			}
+		}
+		res.Lines = append(res.Lines, Line{Text: texts[i], Confidence: confs[i], Box: box})
+	}
+	res.Stats.Recognize = time.Since(t1) - res.Stats.Classify
+	return res, nil
+}
+
+// detect runs the detection model on img and returns the boxes in img's
+// coordinates.
+func (e *Engine) detect(ctx context.Context, img bgr) ([][4]pt, error) {
+	w, h := detSize(img.w, img.h, e.o.LimitSide)
+	in := make([]float32, 3*w*h)
+	resizeInto(img, w, h, in, w, detMean, detStd)
+	out, err := e.det.Run(ctx, map[string]onnx.Tensor{e.detIn: {Shape: []int64{1, 3, int64(h), int64(w)}, Float32: in}}, []string{e.detOut})
+	if err != nil {
+		return nil, fmt.Errorf("ocr detection: %w", err)
+	}
+	t := out[e.detOut]
+	if len(t.Shape) != 4 || t.Shape[0] != 1 || t.Shape[1] != 1 || len(t.Float32) != int(t.Shape[2]*t.Shape[3]) {
+		return nil, fmt.Errorf("ocr detection: unexpected output shape %v", t.Shape)
+	}
+	pw, ph := int(t.Shape[3]), int(t.Shape[2])
+	return detBoxes(t.Float32, pw, ph, img.w, img.h, detParams{
+		thresh:        e.o.DetThresh,
+		boxThresh:     e.o.BoxThresh,
+		unclipRatio:   e.o.UnclipRatio,
+		maxCandidates: DefaultMaxCandidates,
+	}), nil
+}
+
+// recognize runs the recognition model over crops in batches of similar
+// width and returns each crop's text and confidence.
+func (e *Engine) recognize(ctx context.Context, crops []bgr) ([]string, []float32, error) {
+	texts := make([]string, len(crops))
+	confs := make([]float32, len(crops))
+	order := batchOrder(crops)
+	for start := 0; start < len(order); start += e.o.BatchSize {
+		idx := order[start:min(start+e.o.BatchSize, len(order))]
+		batch := make([]bgr, len(idx))
+		for i, j := range idx {
+			batch[i] = crops[j]
+		}
+		data, width := recBatch(batch)
+		out, err := e.rec.Run(ctx, map[string]onnx.Tensor{e.recIn: {Shape: []int64{int64(len(batch)), 3, recHeight, int64(width)}, Float32: data}}, []string{e.recOut})
+		if err != nil {
+			return nil, nil, fmt.Errorf("ocr recognition: %w", err)
+		}
+		t := out[e.recOut]
+		if len(t.Shape) != 3 || int(t.Shape[0]) != len(batch) || len(t.Float32) != int(t.Shape[0]*t.Shape[1]*t.Shape[2]) {
+			return nil, nil, fmt.Errorf("ocr recognition: unexpected output shape %v", t.Shape)
+		}
+		steps, classes := int(t.Shape[1]), int(t.Shape[2])
+		for i, j := range idx {
+			texts[j], confs[j] = ctcDecode(t.Float32[i*steps*classes:(i+1)*steps*classes], steps, classes, e.dict)
+		}
+	}
+	return texts, confs, nil
+}
