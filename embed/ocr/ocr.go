@@ -29,6 +29,7 @@ import (
 	"io"
 	"math"
 	"time"
+	"unicode"
 
 	"github.com/cliprag/cliprag/embed/onnx"
 	"github.com/cliprag/cliprag/embed/preprocess"
@@ -138,7 +139,7 @@ type Stats struct {
 	Recognize time.Duration // crops, recognition model and decoding
 	Boxes     int           // text boxes detected
 	Skipped   int           // boxes that could not be cropped
-	Dropped   int           // lines recognised below Options.MinConfidence, or empty
+	Dropped   int           // lines below Options.MinConfidence, or without a letter or digit
 	Rotated   int           // lines the classifier turned upside down
 	Reduced   int           // factor the image was reduced by before detection (1: not)
 }
@@ -274,7 +275,7 @@ func (e *Engine) Read(ctx context.Context, img image.Image) (Result, error) {
 	sx := float64(b.Dx()) / float64(work.w)
 	sy := float64(b.Dy()) / float64(work.h)
 	for i, bx := range kept {
-		if texts[i] == "" || (e.o.MinConfidence > 0 && confs[i] < e.o.MinConfidence) {
+		if !wordy(texts[i]) || (e.o.MinConfidence > 0 && confs[i] < e.o.MinConfidence) {
 			res.Stats.Dropped++
 			continue
 		}
@@ -289,6 +290,18 @@ func (e *Engine) Read(ctx context.Context, img image.Image) (Result, error) {
 	}
 	res.Stats.Recognize = time.Since(t1) - res.Stats.Classify
 	return res, nil
+}
+
+// wordy reports whether s has a letter or a digit (of any script). Lines
+// of punctuation and symbols alone are dropped: they are what drawings
+// read as (a cross as "+", a rule as "-") and nobody searches for them.
+func wordy(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // detect runs the detection model on img and returns the boxes in img's

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliprag/cliprag/embed/ocr"
+	"github.com/cliprag/cliprag/embed/onnx"
+)
+
+// cmdOurs runs embed/ocr over the set, repeat times, and keeps each image's
+// lines from the first pass and its median times over the passes.
+func cmdOurs(args []string) error {
+	fs := flag.NewFlagSet("ours", flag.ExitOnError)
+	set := fs.String("set", "", "image folder with manifest.jsonl")
+	models := fs.String("models", "", "model folder")
+	out := fs.String("out", "", "results (JSON lines)")
+	threads := fs.Int("threads", 2, "intra-op threads")
+	repeat := fs.Int("repeat", 3, "passes over the set (median time per image)")
+	classify := fs.Bool("classify", false, "run the direction classifier")
+	fs.Parse(args)
+	ctx := context.Background()
+	if err := onnx.Init(ctx, onnx.LibraryOptions{Offline: true}); err != nil {
+		return err
+	}
+	eng, err := ocr.New(ctx, ocr.Options{ModelDir: *models, Threads: *threads, Classify: *classify})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	entries, err := readManifest(*set)
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 { // warm-up
+		if _, err := eng.ReadFile(ctx, filepath.Join(*set, entries[0].File)); err != nil {
+			return err
+		}
+	}
+	res := make([]result, len(entries))
+	times := make([][4][]float64, len(entries))
+	for pass := range max(*repeat, 1) {
+		for i, e := range entries {
+			t0 := time.Now()
+			r, err := eng.ReadFile(ctx, filepath.Join(*set, e.File))
+			if err != nil {
+				return err
+			}
+			total := time.Since(t0)
+			st := r.Stats
+			for k, d := range []time.Duration{st.Detect, st.Classify, st.Recognize, total} {
+				times[i][k] = append(times[i][k], ms(d))
+			}
+			if pass == 0 {
+				res[i] = result{File: e.File, Skipped: st.Skipped}
+				for _, l := range r.Lines {
+					res[i].Lines = append(res[i].Lines, predLine{Text: l.Text, Conf: float64(l.Confidence), Box: boxOf(l.Box)})
+				}
+			}
+		}
+	}
+	for i := range res {
+		res[i].DetMS, res[i].ClsMS, res[i].RecMS, res[i].TotalMS = median(times[i][0]), median(times[i][1]), median(times[i][2]), median(times[i][3])
+	}
+	return writeJSONL(*out, res)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// cmdTesseract runs Tesseract once over the whole set (a list file, so the
+// models load once) and records each image's lines from its TSV output, and
+// the run's seconds per image.
+func cmdTesseract(args []string) error {
+	fs := flag.NewFlagSet("tesseract", flag.ExitOnError)
+	set := fs.String("set", "", "image folder with manifest.jsonl")
+	out := fs.String("out", "", "results (JSON lines)")
+	threads := fs.Int("threads", 2, "OpenMP threads (OMP_THREAD_LIMIT)")
+	langs := fs.String("l", "chi_sim+eng", "tesseract languages")
+	fs.Parse(args)
+	entries, err := readManifest(*set)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "ocr-tess")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	list := filepath.Join(tmp, "list.txt")
+	var b strings.Builder
+	for _, e := range entries {
+		abs, _ := filepath.Abs(filepath.Join(*set, e.File))
+		b.WriteString(abs + "\n")
+	}
+	if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.Command("tesseract", list, filepath.Join(tmp, "out"), "-l", *langs, "tsv")
+	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT="+strconv.Itoa(*threads))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("tesseract: %v: %s", err, stderr.String())
+	}
+	per := ms(time.Since(t0)) / float64(max(len(entries), 1))
+	pages, err := parseTSV(filepath.Join(tmp, "out.tsv"))
+	if err != nil {
+		return err
+	}
+	res := make([]result, len(entries))
+	for i, e := range entries {
+		res[i] = result{File: e.File, Lines: pages[i+1], TotalMS: per}
+	}
+	return writeJSONL(*out, res)
+}
+
+// parseTSV groups Tesseract's words (level 5) into lines per page: the
+// words of one (block, paragraph, line) joined by spaces, boxed by their
+// union.
+func parseTSV(path string) (map[int][]predLine, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = '\t'
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	type key struct{ page, block, par, line int }
+	type acc struct {
+		words          []string
+		x0, y0, x1, y1 float64
+		conf           float64
+	}
+	lines := map[key]*acc{}
+	var order []key
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) < 12 || rec[0] != "5" || strings.TrimSpace(rec[11]) == "" {
+			continue
+		}
+		n := make([]float64, 11)
+		for i := range 11 {
+			n[i], _ = strconv.ParseFloat(rec[i], 64)
+		}
+		k := key{int(n[1]), int(n[2]), int(n[3]), int(n[4])}
+		a, ok := lines[k]
+		if !ok {
+			a = &acc{x0: n[6], y0: n[7], x1: n[6] + n[8], y1: n[7] + n[9]}
+			lines[k] = a
+			order = append(order, k)
+		}
+		a.words = append(a.words, rec[11])
+		a.x0, a.y0 = min(a.x0, n[6]), min(a.y0, n[7])
+		a.x1, a.y1 = max(a.x1, n[6]+n[8]), max(a.y1, n[7]+n[9])
+		a.conf += n[10]
+	}
+	out := map[int][]predLine{}
+	for _, k := range order {
+		a := lines[k]
+		out[k.page] = append(out[k.page], predLine{
+			Text: strings.Join(a.words, " "),
+			Conf: a.conf / float64(len(a.words)) / 100,
+			Box:  [][2]float64{{a.x0, a.y0}, {a.x1, a.y0}, {a.x1, a.y1}, {a.x0, a.y1}},
+		})
+	}
+	return out, nil
+}
