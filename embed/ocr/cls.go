@@ -17,7 +17,7 @@ func clsBatch(crops []bgr) []float32 {
 	per := 3 * recHeight * clsWidth
 	data := make([]float32, len(crops)*per)
 	for i, c := range crops {
-		resizeInto(c, recWidth(c, clsWidth), recHeight, data[i*per:(i+1)*per], clsWidth, recMean, recStd)
+		resampleInto(c, recWidth(c, clsWidth), recHeight, data[i*per:(i+1)*per], clsWidth, recMean, recStd)
 	}
 	return data
 }

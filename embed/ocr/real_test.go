@@ -284,11 +284,12 @@ func TestHugeImage(t *testing.T) {
 	}
 }
 
-// TestConcurrentReads: one Engine read from several goroutines gives the
-// same lines as read one at a time.
+// TestConcurrentReads: one Engine read from several goroutines at once
+// (two reads of each of four fixtures) gives the same lines as read one at
+// a time.
 func TestConcurrentReads(t *testing.T) {
 	e := realEngine(t)
-	fs := fixtures(t)
+	fs := fixtures(t)[:4]
 	want := make([][]Line, len(fs))
 	for i, f := range fs {
 		res, err := e.ReadFile(context.Background(), filepath.Join("testdata", f.File))

