@@ -31,7 +31,14 @@ type detParams struct {
 	thresh        float32 // binarisation threshold of the probability map
 	boxThresh     float32 // minimum mean probability inside a box
 	unclipRatio   float64 // box expansion: area × ratio / perimeter
+	cropRatio     float64 // the same for the recognition crop (at least unclipRatio)
 	maxCandidates int     // regions considered, in scan order
+}
+
+// detBox is a detected line: the box reported, and the larger box its
+// recognition crop is taken from.
+type detBox struct {
+	box, crop [4]pt
 }
 
 // minBoxSide is DBPostProcess's min_size: regions whose minimum-area
@@ -169,12 +176,12 @@ func polyRowSpan(q []pt, y float64) (lo, hi float64, ok bool) {
 // minimum-area rectangles, score filter, unclip) followed by
 // TextDetector's filter (clockwise order, clipping, boxes of 3 pixels or
 // less dropped). The boxes have integer coordinates.
-func detBoxes(prob []float32, pw, ph, dw, dh int, p detParams) [][4]pt {
+func detBoxes(prob []float32, pw, ph, dw, dh int, p detParams) []detBox {
 	regions := components(prob, pw, ph, p.thresh)
 	if p.maxCandidates > 0 && len(regions) > p.maxCandidates {
 		regions = regions[:p.maxCandidates]
 	}
-	var boxes [][4]pt
+	var boxes []detBox
 	pts := make([]pt, 0, 256)
 	for _, reg := range regions {
 		pts = pts[:0]
@@ -190,39 +197,54 @@ func detBoxes(prob []float32, pw, ph, dw, dh int, p detParams) [][4]pt {
 			continue
 		}
 		poly := box[:]
-		d := polyArea(poly) * p.unclipRatio / polyPerimeter(poly)
-		big := miniBox(expandRect(box, d))
+		unit := polyArea(poly) / polyPerimeter(poly)
+		big := miniBox(expandRect(box, unit*p.unclipRatio))
 		if math.Min(dist(big[0], big[1]), dist(big[0], big[3])) < minBoxSide+2 {
 			continue
 		}
-		var out [4]pt
-		for i, q := range big {
-			out[i] = pt{
-				math.Min(math.Max(math.RoundToEven(q.x/float64(pw)*float64(dw)), 0), float64(dw)),
-				math.Min(math.Max(math.RoundToEven(q.y/float64(ph)*float64(dh)), 0), float64(dh)),
+		out, ok := toImage(big, pw, ph, dw, dh)
+		if !ok || int(dist(out[0], out[1])) <= 3 || int(dist(out[0], out[3])) <= 3 {
+			continue
+		}
+		crop := out
+		if p.cropRatio > p.unclipRatio {
+			if c, ok := toImage(miniBox(expandRect(box, unit*p.cropRatio)), pw, ph, dw, dh); ok {
+				crop = c
 			}
 		}
-		out, ok := orderClockwise(out)
-		if !ok {
-			continue
-		}
-		for i := range out {
-			out[i].x = math.Min(math.Max(out[i].x, 0), float64(dw-1))
-			out[i].y = math.Min(math.Max(out[i].y, 0), float64(dh-1))
-		}
-		if int(dist(out[0], out[1])) <= 3 || int(dist(out[0], out[3])) <= 3 {
-			continue
-		}
-		boxes = append(boxes, out)
+		boxes = append(boxes, detBox{box: out, crop: crop})
 	}
 	return boxes
+}
+
+// toImage scales a box from the probability map (pw×ph) to the dw×dh
+// image, rounds and clips it and orders its corners clockwise from the
+// top-left, as DBPostProcess and filter_tag_det_res do.
+func toImage(b [4]pt, pw, ph, dw, dh int) ([4]pt, bool) {
+	var out [4]pt
+	for i, q := range b {
+		out[i] = pt{
+			math.Min(math.Max(math.RoundToEven(q.x/float64(pw)*float64(dw)), 0), float64(dw)),
+			math.Min(math.Max(math.RoundToEven(q.y/float64(ph)*float64(dh)), 0), float64(dh)),
+		}
+	}
+	out, ok := orderClockwise(out)
+	if !ok {
+		return out, false
+	}
+	for i := range out {
+		out[i].x = math.Min(math.Max(out[i].x, 0), float64(dw-1))
+		out[i].y = math.Min(math.Max(out[i].y, 0), float64(dh-1))
+	}
+	return out, true
 }
 
 // sortBoxes puts boxes in reading order as PaddleOCR's sorted_boxes: by the
 // top-left corner's y, then x, then boxes whose top-left corners are less
 // than rowTol apart vertically are ordered left to right.
-func sortBoxes(boxes [][4]pt, rowTol float64) {
-	slices.SortStableFunc(boxes, func(a, b [4]pt) int {
+func sortBoxes(boxes []detBox, rowTol float64) {
+	slices.SortStableFunc(boxes, func(x, y detBox) int {
+		a, b := x.box, y.box
 		switch {
 		case a[0].y != b[0].y:
 			if a[0].y < b[0].y {
@@ -238,7 +260,7 @@ func sortBoxes(boxes [][4]pt, rowTol float64) {
 	})
 	for i := 0; i < len(boxes)-1; i++ {
 		for j := i; j >= 0; j-- {
-			if math.Abs(boxes[j+1][0].y-boxes[j][0].y) < rowTol && boxes[j+1][0].x < boxes[j][0].x {
+			if math.Abs(boxes[j+1].box[0].y-boxes[j].box[0].y) < rowTol && boxes[j+1].box[0].x < boxes[j].box[0].x {
 				boxes[j], boxes[j+1] = boxes[j+1], boxes[j]
 			} else {
 				break

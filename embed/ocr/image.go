@@ -191,19 +191,31 @@ func resizeInto(src bgr, dw, dh int, dst []float32, planeW int, mean, std [3]flo
 	}
 }
 
-// lanczosTaps are the source indices and weights of a 1-D resize with a
-// Lanczos-3 kernel widened by the reduction factor when reducing (so it
-// averages instead of skipping pixels), as Pillow and libvips resize.
-type lanczosTaps struct {
+// filter is a resampling kernel and its support (radius at scale 1).
+type filter struct {
+	k       func(float64) float64
+	support float64
+}
+
+var (
+	lanczosFilter = filter{lanczos3, 3} // Pillow's LANCZOS, libvips' lanczos3
+	bicubicFilter = filter{bicubic, 2}  // Pillow's BICUBIC (a = -0.5)
+)
+
+// taps are the source indices and weights of a 1-D resize with a filter
+// widened by the reduction factor when reducing (so it averages instead of
+// skipping pixels), the window clipped to the image and renormalised, as
+// Pillow resizes.
+type taps struct {
 	start []int       // first source index of each destination pixel
 	w     [][]float32 // weights from start on, summing to 1
 }
 
-func newLanczosTaps(src, dst int) lanczosTaps {
-	const support = 3.0
+func newTaps(src, dst int, f filter) taps {
+	support := f.support
 	scale := float64(src) / float64(dst)
 	fs := math.Max(scale, 1)
-	t := lanczosTaps{start: make([]int, dst), w: make([][]float32, dst)}
+	t := taps{start: make([]int, dst), w: make([][]float32, dst)}
 	for d := range dst {
 		c := (float64(d) + 0.5) * scale
 		lo := max(int(math.Floor(c-support*fs)), 0)
@@ -211,7 +223,7 @@ func newLanczosTaps(src, dst int) lanczosTaps {
 		ws := make([]float64, 0, hi-lo+1)
 		var sum float64
 		for i := lo; i <= hi; i++ {
-			v := lanczos3((float64(i) + 0.5 - c) / fs)
+			v := f.k((float64(i) + 0.5 - c) / fs)
 			ws = append(ws, v)
 			sum += v
 		}
@@ -242,15 +254,27 @@ func lanczos3(x float64) float64 {
 	return 3 * math.Sin(px) * math.Sin(px/3) / (px * px)
 }
 
-// resampleInto is resizeInto with Lanczos-3 resampling (antialiased when
-// reducing), each channel clamped to [0, 255] before normalisation as an
-// 8-bit resize would. The recognition and direction models get their input
-// through it: PaddleOCR's bilinear resize without antialiasing loses the
+func bicubic(x float64) float64 {
+	const a = -0.5
+	x = math.Abs(x)
+	switch {
+	case x < 1:
+		return ((a+2)*x-(a+3))*x*x + 1
+	case x < 2:
+		return (((x-5)*x+8)*x - 4) * a
+	}
+	return 0
+}
+
+// resampleInto is resizeInto with filter f (antialiased when reducing),
+// each channel clamped to [0, 255] before normalisation as an 8-bit resize
+// would. The recognition and direction models get their input through it
+// (recFilter): PaddleOCR's bilinear resize without antialiasing loses the
 // thin gaps between words of small English text, and the lines come out
 // without spaces ("Faultsystemoverlaymap"); see BENCHMARKS.md, ocr.
-func resampleInto(src bgr, dw, dh int, dst []float32, planeW int, mean, std [3]float32) {
-	tx := newLanczosTaps(src.w, dw)
-	ty := newLanczosTaps(src.h, dh)
+func resampleInto(src bgr, dw, dh int, dst []float32, planeW int, mean, std [3]float32, f filter) {
+	tx := newTaps(src.w, dw, f)
+	ty := newTaps(src.h, dh, f)
 	var scale, shift [3]float32
 	for c := range 3 {
 		scale[c] = 1 / (255 * std[c])

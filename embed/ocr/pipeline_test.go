@@ -80,7 +80,7 @@ func blobMap(w, h int, v float32, rects ...image.Rectangle) []float32 {
 }
 
 func TestDetBoxes(t *testing.T) {
-	params := detParams{thresh: 0.3, boxThresh: 0.6, unclipRatio: 1.5, maxCandidates: 1000}
+	params := detParams{thresh: 0.3, boxThresh: 0.6, unclipRatio: 1.5, cropRatio: 1.8, maxCandidates: 1000}
 	// A 101×11-pixel kernel: its minimum-area rectangle (pixel centres) is
 	// 100×10, unclipped by 1000·1.5/220 ≈ 6.82 on every side.
 	prob := blobMap(320, 96, 0.9, image.Rect(50, 40, 151, 51))
@@ -92,9 +92,22 @@ func TestDetBoxes(t *testing.T) {
 	want := [4]pt{{50 - d, 40 - d}, {150 + d, 40 - d}, {150 + d, 50 + d}, {50 - d, 50 + d}}
 	for i := range want {
 		want[i] = pt{math.RoundToEven(want[i].x * 2), math.RoundToEven(want[i].y * 2)} // to the 640×192 image
-		if !near(boxes[0][i], want[i], 0) {
-			t.Fatalf("box %v, want %v", boxes[0], want)
+		if !near(boxes[0].box[i], want[i], 0) {
+			t.Fatalf("box %v, want %v", boxes[0].box, want)
 		}
+	}
+	// The crop is unclipped by cropRatio instead: 1000·1.8/220 on every side.
+	dc := 1000 * 1.8 / 220
+	crop := [4]pt{{50 - dc, 40 - dc}, {150 + dc, 40 - dc}, {150 + dc, 50 + dc}, {50 - dc, 50 + dc}}
+	for i := range crop {
+		crop[i] = pt{math.RoundToEven(crop[i].x * 2), math.RoundToEven(crop[i].y * 2)}
+		if !near(boxes[0].crop[i], crop[i], 0) {
+			t.Fatalf("crop %v, want %v", boxes[0].crop, crop)
+		}
+	}
+	// Without a larger crop ratio the crop is the box.
+	if b := detBoxes(prob, 320, 96, 640, 192, detParams{thresh: 0.3, boxThresh: 0.6, unclipRatio: 1.5}); len(b) != 1 || b[0].crop != b[0].box {
+		t.Errorf("crop ratio 0: %v", b)
 	}
 
 	tests := []struct {
@@ -119,7 +132,7 @@ func TestDetBoxes(t *testing.T) {
 				t.Fatalf("%d boxes, want %d: %v", len(boxes), tc.want, boxes)
 			}
 			for _, b := range boxes {
-				for _, q := range b {
+				for _, q := range append(b.box[:], b.crop[:]...) {
 					if q.x < 0 || q.y < 0 || q.x > 319 || q.y > 95 {
 						t.Errorf("corner %v outside the image", q)
 					}
@@ -130,12 +143,14 @@ func TestDetBoxes(t *testing.T) {
 }
 
 func TestSortBoxes(t *testing.T) {
-	box := func(x, y float64) [4]pt { return [4]pt{{x, y}, {x + 10, y}, {x + 10, y + 5}, {x, y + 5}} }
-	boxes := [][4]pt{box(100, 52), box(5, 50), box(50, 10), box(0, 12), box(0, 100)}
+	box := func(x, y float64) detBox {
+		return detBox{box: [4]pt{{x, y}, {x + 10, y}, {x + 10, y + 5}, {x, y + 5}}}
+	}
+	boxes := []detBox{box(100, 52), box(5, 50), box(50, 10), box(0, 12), box(0, 100)}
 	sortBoxes(boxes, 10)
 	want := [][2]float64{{0, 12}, {50, 10}, {5, 50}, {100, 52}, {0, 100}}
 	for i, w := range want {
-		if boxes[i][0] != (pt{w[0], w[1]}) {
+		if boxes[i].box[0] != (pt{w[0], w[1]}) {
 			t.Fatalf("order %v, want top-left corners %v", boxes, want)
 		}
 	}
@@ -436,7 +451,7 @@ func TestResampleInto(t *testing.T) {
 	// image comes through unchanged.
 	src := grey(7, 5, func(x, y int) uint8 { return uint8(17*x + 31*y) })
 	dst := make([]float32, 3*7*5)
-	resampleInto(src, 7, 5, dst, 7, [3]float32{}, unit)
+	resampleInto(src, 7, 5, dst, 7, [3]float32{}, unit, lanczosFilter)
 	for y := range 5 {
 		for x := range 7 {
 			if got, want := at(dst, 7, x, y), float32(17*x+31*y); math.Abs(float64(got-want)) > 1e-3 {
@@ -448,7 +463,7 @@ func TestResampleInto(t *testing.T) {
 	// where a bilinear resize without antialiasing would pick one of them.
 	src = grey(40, 4, func(x, _ int) uint8 { return uint8(200 * (x % 2)) })
 	dst = make([]float32, 3*20*2)
-	resampleInto(src, 20, 2, dst, 20, [3]float32{}, unit)
+	resampleInto(src, 20, 2, dst, 20, [3]float32{}, unit, lanczosFilter)
 	for x := 3; x < 17; x++ {
 		if got := at(dst, 20, x, 1); math.Abs(float64(got-100)) > 1 {
 			t.Errorf("halved stripes at %d: %v, want 100", x, got)
@@ -461,7 +476,7 @@ func TestResampleInto(t *testing.T) {
 	for i := range dst {
 		dst[i] = -7
 	}
-	resampleInto(src, 9, 8, dst, 12, [3]float32{}, unit)
+	resampleInto(src, 9, 8, dst, 12, [3]float32{}, unit, lanczosFilter)
 	for y := range 8 {
 		for x := range 12 {
 			v := at(dst, 12, x, y)
@@ -490,5 +505,20 @@ func TestLineJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"box": 3}`), &back); err == nil {
 		t.Error("bad box accepted")
+	}
+}
+
+func TestCropAll(t *testing.T) {
+	img := newBGR(100, 50)
+	good := detBox{box: [4]pt{{10, 10}, {60, 10}, {60, 30}, {10, 30}}}
+	good.crop = good.box
+	flat := detBox{box: good.box, crop: [4]pt{{10, 10}, {60, 10}, {60, 10}, {10, 10}}} // no height
+	nan := detBox{box: good.box, crop: [4]pt{{math.NaN(), 10}, {60, 10}, {60, 30}, {10, 30}}}
+	crops, kept := cropAll(img, []detBox{flat, good, nan, good})
+	if len(crops) != 2 || len(kept) != 2 || kept[0] != good || kept[1] != good {
+		t.Fatalf("kept %v, want the two good boxes", kept)
+	}
+	if crops[0].w != 50 || crops[0].h != 20 {
+		t.Errorf("crop %d×%d, want 50×20", crops[0].w, crops[0].h)
 	}
 }

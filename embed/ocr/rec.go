@@ -153,6 +153,36 @@ func batchOrder(crops []bgr) []int {
 	return idx
 }
 
+// maxBatchPad bounds the padding in a recognition batch: a line joins the
+// batch while its width is at most this factor of the batch's first (and
+// narrowest) line's. PaddleOCR pads every batch of six to its widest line,
+// which on a CPU is pure waste (the model's cost grows with the width and
+// batching saves nothing); it also makes a line's text depend on the other
+// lines of the image.
+const maxBatchPad = 1.1
+
+// recBatches groups the indices of crops, sorted by aspect ratio, into
+// batches of at most size lines of about the same width (maxBatchPad).
+func recBatches(crops []bgr, size int) [][]int {
+	var out [][]int
+	var cur []int
+	var first float64
+	for _, i := range batchOrder(crops) {
+		r := float64(crops[i].w) / float64(crops[i].h)
+		if len(cur) > 0 && (len(cur) == size || r > first*maxBatchPad) {
+			out, cur = append(out, cur), nil
+		}
+		if len(cur) == 0 {
+			first = r
+		}
+		cur = append(cur, i)
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
 // recBatch builds the recognition input for crops: each resized to the
 // recognition height, normalised, and padded with zeros to the widest
 // (at least recMinWidth, at most maxRecWidth).
@@ -165,7 +195,10 @@ func recBatch(crops []bgr) ([]float32, int) {
 	per := 3 * recHeight * width
 	data := make([]float32, len(crops)*per)
 	for i, c := range crops {
-		resampleInto(c, recWidth(c, width), recHeight, data[i*per:(i+1)*per], width, recMean, recStd)
+		resampleInto(c, recWidth(c, width), recHeight, data[i*per:(i+1)*per], width, recMean, recStd, recFilter)
 	}
 	return data, width
 }
+
+// recFilter resizes crops to the recognition height (see resampleInto).
+var recFilter = bicubicFilter
