@@ -50,6 +50,7 @@ import (
 	"github.com/cliprag/cliprag/embed/onnx"
 	"github.com/cliprag/cliprag/embed/preprocess"
 	"github.com/cliprag/cliprag/embed/progress"
+	"github.com/cliprag/cliprag/internal/safefs"
 )
 
 // Defaults for the zero fields of Options (PaddleOCR's defaults where it
@@ -293,11 +294,28 @@ func (e *Engine) Close() error {
 	return errors.Join(e.det.Close(), e.rec.Close(), e.cls.Close())
 }
 
-// ReadFile decodes the image file at path through embed/preprocess (so
-// EXIF orientation is applied, as for CLIP, and over-large images are
-// refused before decoding) and reads it.
+// ReadFile reads the image file at path (internal/safefs: regular files
+// only, returning when ctx ends) and reads its text (see ReadData).
 func (e *Engine) ReadFile(ctx context.Context, path string) (Result, error) {
-	img, _, err := preprocess.DecodeFile(path, preprocess.DecodeOptions{})
+	data, _, err := safefs.ReadFile(ctx, path, preprocess.DecodeOptions{}.MaxFileBytes())
+	if err != nil {
+		return Result{}, err // names the path
+	}
+	return e.ReadData(ctx, path, data)
+}
+
+// ReadData decodes data, an image file's contents, through embed/preprocess
+// (so EXIF orientation is applied, as for CLIP, images over its pixel limit
+// are refused before decoding, and the decoded pixels are reserved in
+// preprocess.DefaultBudget while they are used) and reads its text. name is
+// for error messages.
+func (e *Engine) ReadData(ctx context.Context, name string, data []byte) (Result, error) {
+	release, err := preprocess.Reserve(ctx, data, preprocess.DecodeOptions{})
+	if err != nil {
+		return Result{}, fmt.Errorf("decode %s: %w", name, err)
+	}
+	defer release()
+	img, _, err := preprocess.Decode(name, data, preprocess.DecodeOptions{})
 	if err != nil {
 		return Result{}, err
 	}

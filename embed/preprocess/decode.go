@@ -47,9 +47,9 @@ func (o DecodeOptions) maxPixels() int64 {
 	return DefaultMaxPixels
 }
 
-// maxFileBytes bounds the size of a file worth reading: no supported
+// MaxFileBytes bounds the size of a file worth reading: no supported
 // encoding of an image within MaxPixels needs more than 8 bytes a pixel.
-func (o DecodeOptions) maxFileBytes() int64 {
+func (o DecodeOptions) MaxFileBytes() int64 {
 	return 8*o.maxPixels() + 1<<20
 }
 
@@ -68,7 +68,7 @@ type Info struct {
 
 // DecodeFile reads and decodes the image file at path; see Decode.
 func DecodeFile(path string, opt DecodeOptions) (image.Image, Info, error) {
-	data, err := readFileLimited(path, opt.maxFileBytes())
+	data, err := readFileLimited(path, opt.MaxFileBytes())
 	if err != nil {
 		return nil, Info{}, &DecodeError{Name: path, Err: err}
 	}

@@ -93,7 +93,7 @@ func (p Preprocessor) TensorLen() int { return 3 * p.Size * p.Size }
 
 // LoadFile decodes the image at path and returns its tensor.
 func (p Preprocessor) LoadFile(path string) ([]float32, error) {
-	data, err := readFileLimited(path, p.decodeOptions().maxFileBytes())
+	data, err := readFileLimited(path, p.decodeOptions().MaxFileBytes())
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
