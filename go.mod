@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/coder/hnsw v0.6.1
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/gen2brain/avif v0.5.3
 	github.com/gen2brain/heic v0.7.1
 	github.com/joho/godotenv v1.5.1

@@ -1,15 +1,20 @@
 // Command rag-ingest indexes folders of images for cliprag.
 //
 //	rag-ingest [flags] PATH...
+//	rag-ingest -watch [flags] FOLDER...
 //
 // It walks the folders, embeds every supported image with the configured
 // CLIP model and writes it to the configured index (an embedded store by
 // default, or Qdrant). Runs are incremental: unchanged files are skipped, so
 // running it again after an interruption continues where it stopped.
+// -exclude GLOB and .clipragignore files in the folders leave files out
+// (see ingest.IgnoreFile for the syntax); -watch keeps the index in step
+// with the folders until Ctrl-C.
 //
 // Exit status: 0 when every file was indexed, 3 when some files failed (they
 // are listed, the rest were indexed), 1 for a fatal error (model or store
-// unavailable), 2 for bad usage, 130 when interrupted.
+// unavailable), 2 for bad usage, 130 when interrupted (0 when a watch is
+// stopped).
 package main
 
 import (
@@ -27,6 +32,7 @@ import (
 	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
+	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
@@ -55,7 +61,51 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// command is a parsed command line.
+type command struct {
+	cfg    *config.Config
+	opts   ingest.Options
+	quiet  bool
+	json   bool
+	watch  bool
+	stdout io.Writer
+	stderr io.Writer
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, code, ok := parse(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	var progressOut io.Writer // progress (model downloads, the runs) goes to stderr
+	if !c.quiet {
+		progressOut = stderr
+		c.opts.Progress = progress.New(stderr)
+	}
+	m, err := c.cfg.OpenModel(ctx, progressOut)
+	if err != nil {
+		if text, ok := config.ExplainError(err); ok {
+			fmt.Fprintln(stderr, "rag-ingest: "+text)
+			return exitFatal
+		}
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
+		return exitFatal
+	}
+	defer m.Close()
+	s, err := c.cfg.OpenStore(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
+		return exitFatal
+	}
+	defer s.Close()
+	if c.watch {
+		return c.runWatch(ctx, m, s)
+	}
+	return c.runOnce(ctx, m, s)
+}
+
+// parse parses the command line; ok false means exit with code.
+func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bool) {
 	fs := flag.NewFlagSet("rag-ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config.Flags(fs)
@@ -63,8 +113,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var (
 		hidden    = fs.Bool("hidden", false, "include hidden files and folders")
 		exts      = fs.String("ext", strings.Join(ingest.DefaultExtensions, ","), "comma-separated file extensions to index")
-		prune     = fs.Bool("prune", false, "remove records whose files are gone")
+		excludes  stringList
+		prune     = fs.Bool("prune", false, "remove records whose files are gone or excluded")
 		dryRun    = fs.Bool("dry-run", false, "say what would be done, change nothing")
+		watch     = fs.Bool("watch", false, "after indexing, keep the index in step with the folders as files are added, changed, moved or deleted, until Ctrl-C")
 		tagsFile  = fs.String("tags", "", "file of zero-shot tag labels, one per line (any language the model supports)")
 		templates stringList
 		topTags   = fs.Int("top-tags", ingest.DefaultTopTags, "at most this many tags per image")
@@ -72,37 +124,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		workers   = fs.Int("workers", runtime.NumCPU(), "decode workers; the default is the number of CPUs")
 		batch     = fs.Int("batch", embed.DefaultBatchSize, "images per model call")
 		quiet     = fs.Bool("quiet", false, "no progress output on stderr")
-		asJSON    = fs.Bool("json", false, "print the summary as JSON")
+		asJSON    = fs.Bool("json", false, "print the summary as JSON (with -watch, one object a line per run)")
 		showVer   = fs.Bool("version", false, "print the version and exit")
 	)
+	fs.Var(&excludes, "exclude", "leave out files and folders matching GLOB, in "+ingest.IgnoreFile+" syntax (repeatable)")
 	fs.Var(&templates, "tag-template", "prompt template for tags, {} is the label (repeatable; default: the model's)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: rag-ingest [flags] PATH...\n\nIndex the images in PATHs (folders or files) for cliprag.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: rag-ingest [flags] PATH...\n       rag-ingest -watch [flags] FOLDER...\n\nIndex the images in PATHs (folders or files) for cliprag.\n\n")
+		fmt.Fprintf(stderr, "A %s file in a folder lists what to leave out there and below, one\ngitignore-style pattern a line (*.tmp, raw/, /exports, **/cache, !keep.png).\n\nFlags:\n", ingest.IgnoreFile)
 		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nExit status: 0 all indexed, 3 some files failed, 1 fatal error, 2 usage, 130 interrupted.\n")
+		fmt.Fprintf(stderr, "\nExit status: 0 all indexed, 3 some files failed, 1 fatal error, 2 usage, 130 interrupted\n(-watch: 0 when stopped with Ctrl-C).\n")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+			return nil, exitOK, false
 		}
-		return exitUsage
+		return nil, exitUsage, false
 	}
 	if *showVer {
 		fmt.Fprintln(stdout, "rag-ingest", version)
-		return exitOK
+		return nil, exitOK, false
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "rag-ingest: no PATH given (try: rag-ingest ./photos)")
-		return exitUsage
+	usage := func(format string, a ...any) (*command, int, bool) {
+		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(fmt.Sprintf(format, a...)))
+		return nil, exitUsage, false
+	}
+	switch {
+	case fs.NArg() == 0:
+		return usage("no PATH given (try: rag-ingest ./photos)")
+	case *watch && *dryRun:
+		return usage("-watch and -dry-run do not go together")
+	}
+	if err := ingest.CheckExclude(excludes); err != nil {
+		return usage("-%v", err)
 	}
 	if err := cfg.Resolve(fs); err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
-		return exitUsage
+		return usage("%v", err)
 	}
-	opts := ingest.Options{
+	c = &command{cfg: cfg, quiet: *quiet, json: *asJSON, watch: *watch, stdout: stdout, stderr: stderr}
+	c.opts = ingest.Options{
 		Paths:        fs.Args(),
 		Hidden:       *hidden,
 		Extensions:   splitList(*exts),
+		Exclude:      excludes,
 		Prune:        *prune,
 		DryRun:       *dryRun,
 		TagTemplates: templates,
@@ -114,62 +178,78 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *tagsFile != "" {
 		labels, err := tools.ReadLabels(*tagsFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "rag-ingest: --tags: %v\n", err)
-			return exitUsage
+			return usage("--tags: %v", err)
 		}
-		opts.Tags = labels
+		c.opts.Tags = labels
 	}
-	var progressOut io.Writer // progress (model downloads, the run) goes to stderr
-	if !*quiet {
-		progressOut = stderr
-		opts.Progress = progress.New(stderr)
-	}
+	return c, exitOK, true
+}
 
-	m, err := cfg.OpenModel(ctx, progressOut)
-	if err != nil {
-		if text, ok := config.ExplainError(err); ok {
-			fmt.Fprintln(stderr, "rag-ingest: "+text)
-			return exitFatal
-		}
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
-		return exitFatal
-	}
-	defer m.Close()
-	s, err := cfg.OpenStore(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
-		return exitFatal
-	}
-	defer s.Close()
-
-	sum, err := ingest.Run(ctx, m, s, opts)
-	if *asJSON {
-		out := struct {
-			ingest.Summary
-			Model string `json:"model"`
-			Store string `json:"store"`
-			Error string `json:"error,omitempty"`
-		}{Summary: sum, Model: m.ID(), Store: s.String()}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-	} else {
-		printSummary(stdout, sum, m.ID(), s.String())
-	}
+// runOnce indexes the paths once and prints the summary.
+func (c *command) runOnce(ctx context.Context, m ingest.Encoder, s retriever.Store) int {
+	sum, err := ingest.Run(ctx, m, s, c.opts)
+	c.print(sum, err, m.ID(), s.String())
 	switch {
 	case err != nil && ctx.Err() != nil:
-		fmt.Fprintln(stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
+		fmt.Fprintln(c.stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
 		return exitInterrupted
 	case err != nil:
-		fmt.Fprintf(stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
+		fmt.Fprintf(c.stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitFatal
 	case len(sum.Failed) > 0:
 		return exitSomeFailed
 	}
 	return exitOK
+}
+
+// runWatch indexes the folders and keeps the index in step with them,
+// printing a summary for the first run and for each that changed
+// something, until ctx ends.
+func (c *command) runWatch(ctx context.Context, m ingest.Encoder, s retriever.Store) int {
+	if !c.quiet {
+		fmt.Fprintf(c.stderr, "rag-ingest: watching %s for changes (Ctrl-C stops)\n", tools.Printable(strings.Join(c.opts.Paths, ", ")))
+	}
+	err := ingest.Watch(ctx, m, s, c.opts, ingest.WatchOptions{OnRun: func(r ingest.WatchRun) {
+		sum := r.Summary
+		if r.Reason != ingest.WatchInitial && r.Err == nil && sum.Indexed+sum.Updated+sum.Retagged+sum.Pruned+len(sum.Failed) == 0 {
+			return
+		}
+		c.print(sum, r.Err, m.ID(), s.String())
+		if r.Err != nil && ctx.Err() == nil {
+			fmt.Fprintf(c.stderr, "rag-ingest: %s\n", tools.Printable(r.Err.Error()))
+		}
+	}})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
+		return exitFatal
+	}
+	if !c.quiet {
+		fmt.Fprintln(c.stderr, "rag-ingest: stopped watching")
+	}
+	return exitOK
+}
+
+// print writes a run's summary: a JSON object (one line when watching) or
+// the summary lines.
+func (c *command) print(sum ingest.Summary, err error, model, store string) {
+	if !c.json {
+		printSummary(c.stdout, sum, model, store)
+		return
+	}
+	out := struct {
+		ingest.Summary
+		Model string `json:"model"`
+		Store string `json:"store"`
+		Error string `json:"error,omitempty"`
+	}{Summary: sum, Model: model, Store: store}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	enc := json.NewEncoder(c.stdout)
+	if !c.watch {
+		enc.SetIndent("", "  ")
+	}
+	_ = enc.Encode(out)
 }
 
 func printSummary(w io.Writer, s ingest.Summary, model, store string) {

@@ -8,9 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/local"
 	"github.com/cliprag/cliprag/retriever/stores"
 	"github.com/cliprag/cliprag/tools/toolstest"
 )
@@ -148,5 +153,107 @@ func TestHelpAndVersion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWatchCLI runs rag-ingest -watch with an exclusion: it prints the
+// first run's summary, then one for a file added (the excluded one is left
+// out), and exits 0 when its context ends (Ctrl-C).
+func TestWatchCLI(t *testing.T) {
+	images := t.TempDir()
+	n := drawShapes(t, images)
+	store := filepath.Join(t.TempDir(), "index")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"-model", "tiny-shapes", "-store", store, "-watch", "-exclude", "skip-*", "-json", images}, &stdout, &stderr)
+	}()
+	// lines waits until stdout holds want JSON lines, and returns them.
+	lines := func(want int) []result {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case c := <-code:
+				if c == exitFatal && toolstest.RuntimeMissing(stderr.String()) {
+					t.Skipf("ONNX Runtime not available: %s", stderr.String())
+				}
+				t.Fatalf("rag-ingest -watch exited %d\n%s%s", c, stdout.String(), stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+			out := strings.TrimSpace(stdout.String())
+			if got := strings.Split(out, "\n"); out != "" && len(got) >= want {
+				rs := make([]result, len(got))
+				for i, l := range got {
+					if err := json.Unmarshal([]byte(l), &rs[i]); err != nil {
+						t.Fatalf("line %d: %v\n%s", i+1, err, out)
+					}
+				}
+				return rs
+			}
+		}
+		t.Fatalf("no %d summaries after 60s:\n%s%s", want, stdout.String(), stderr.String())
+		return nil
+	}
+	if r := lines(1)[0]; r.Indexed != n {
+		t.Fatalf("first run: %+v", r)
+	}
+	src := filepath.Join(images, "red-circle.png")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Distinct content: one more byte after the PNG's end.
+	for _, name := range []string{"skip-me.png", "added.png"} {
+		if err := os.WriteFile(filepath.Join(images, "."+name), append(data, name[0]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(images, "."+name), filepath.Join(images, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := lines(2)[1]; r.Indexed != 1 || len(r.Failed) != 0 {
+		t.Fatalf("after adding a file: %+v\n%s", r, stdout.String())
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != exitOK || !strings.Contains(stderr.String(), "stopped watching") {
+			t.Errorf("exit %d after Ctrl-C\n%s", c, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("rag-ingest -watch did not stop")
+	}
+	st, err := local.Open(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var paths []string
+	if err := st.Files(context.Background(), func(e retriever.FileEntry) error { paths = append(paths, filepath.Base(e.Path)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != n+1 || !slices.Contains(paths, "added.png") || slices.Contains(paths, "skip-me.png") {
+		t.Errorf("index holds %v, want the %d drawn images and added.png", paths, n)
 	}
 }

@@ -12,6 +12,7 @@ require (
 	github.com/chewxy/math32 v1.10.1 // indirect
 	github.com/dlclark/regexp2 v1.10.0 // indirect
 	github.com/ebitengine/purego v0.10.1 // indirect
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
 	github.com/gen2brain/avif v0.5.3 // indirect
 	github.com/gen2brain/heic v0.7.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect

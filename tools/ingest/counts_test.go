@@ -51,6 +51,10 @@ func TestCountsAddUp(t *testing.T) {
 			must(t, copyFile(set[6].Path, set[7].Path))
 		}, ingest.Options{Prune: true, Tags: tags},
 			"found 20, indexed 0, updated 0, retagged 14, skipped 0, duplicates 3, pruned 1, failed [broken.jpg dangling.png pipe.png]"},
+		{"an ignore file and an exclusion leave files out", func(t *testing.T) {
+			must(t, os.WriteFile(filepath.Join(dir, ingest.IgnoreFile), []byte("deeper/\n"), 0o644))
+		}, ingest.Options{Prune: true, Tags: tags, Exclude: []string{"pipe.png", "copy*.png"}},
+			"found 13, indexed 0, updated 0, retagged 0, skipped 10, duplicates 1, pruned 4, failed [broken.jpg dangling.png]"},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

@@ -44,7 +44,8 @@ type Options struct {
 	Roots        []string
 	Hidden       bool     // include hidden files and folders
 	Extensions   []string // e.g. ".jpg"; nil: DefaultExtensions
-	Prune        bool     // delete records whose files are gone (under Paths)
+	Exclude      []string // patterns of files and folders to leave out (see IgnoreFile)
+	Prune        bool     // delete records whose files are gone or excluded (under Paths)
 	DryRun       bool     // report what would happen, change nothing
 	Tags         []string // zero-shot labels stored with each image
 	TagTemplates []string // prompt templates for Tags; nil: the model's default
@@ -57,6 +58,7 @@ type Options struct {
 	Progress progress.Func
 
 	stageHook func(stage string) // tests: called as each stage finishes a piece of work
+	onDir     func(abs string)   // Watch: called for each folder the walk reads
 }
 
 // Failure is a file that could not be indexed.
@@ -122,7 +124,10 @@ func run(ctx context.Context, m Encoder, s retriever.Store, opts Options, sum *S
 	if err := openCollection(ctx, m, s, opts.DryRun); err != nil {
 		return err
 	}
-	w := newWalker(opts.Hidden, opts.Extensions)
+	w, err := newWalker(opts)
+	if err != nil {
+		return err
+	}
 	defer w.close()
 	if err := w.walk(ctx, opts.Paths, opts.Roots); err != nil {
 		return err
@@ -166,7 +171,7 @@ func run(ctx context.Context, m Encoder, s retriever.Store, opts Options, sum *S
 	}
 
 	if opts.Prune {
-		ids := gone(opts.Paths, byPath, w.files, t.rewritten)
+		ids := gone(opts.Paths, byPath, w.files, w.excluded, t.rewritten)
 		if !opts.DryRun && len(ids) > 0 {
 			if err := deleteIDs(ctx, s, ids); err != nil {
 				return fmt.Errorf("prune: %w", err)

@@ -97,10 +97,11 @@ func deleteIDs(ctx context.Context, s retriever.Store, ids []string) error {
 	return nil
 }
 
-// gone returns the ids of the records whose files are gone, among those
+// gone returns the ids of the records whose files are gone or left out by
+// the exclusion rules (under excluded, files and folders), among those
 // under the folders (or exact files) the run was given, except those the
 // run wrote again at another path (moved files).
-func gone(paths []string, byPath map[string][]retriever.FileEntry, found map[string]bool, rewritten map[string]bool) []string {
+func gone(paths []string, byPath map[string][]retriever.FileEntry, found map[string]bool, excluded []string, rewritten map[string]bool) []string {
 	var roots []string
 	for _, p := range paths {
 		if abs, err := filepath.Abs(p); err == nil {
@@ -112,7 +113,8 @@ func gone(paths []string, byPath map[string][]retriever.FileEntry, found map[str
 		if found[path] || !slices.ContainsFunc(roots, func(r string) bool { return under(path, r) }) {
 			continue
 		}
-		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		leftOut := slices.ContainsFunc(excluded, func(x string) bool { return under(path, x) })
+		if _, err := os.Stat(path); !leftOut && !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		for _, e := range es {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -45,6 +46,12 @@ type walker struct {
 	roots  []*walkRoot      // opened roots, closed by close
 	out    []candidate
 	fail   []Failure
+
+	exclude  []rule   // Options.Exclude
+	excl     ignores  // exclude, based at the folder being walked from
+	ig       ignores  // the ignore files' rules in force in the folder being walked
+	excluded []string // files and folders left out by the rules (absolute)
+	onDir    func(abs string)
 }
 
 type fileKey struct{ dev, ino uint64 }
@@ -57,11 +64,18 @@ func keyOf(fi fs.FileInfo) (fileKey, bool) {
 	return fileKey{uint64(st.Dev), uint64(st.Ino)}, true //nolint:unconvert // Dev is int32 on some platforms
 }
 
-func newWalker(hidden bool, exts []string) *walker {
+// newWalker returns a walker for opts' extensions, hidden files and
+// exclusions; a bad exclusion pattern is an error.
+func newWalker(opts Options) (*walker, error) {
+	exts := opts.Extensions
 	if len(exts) == 0 {
 		exts = DefaultExtensions
 	}
-	w := &walker{hidden: hidden, exts: map[string]bool{}, seen: map[fileKey]bool{}, files: map[string]bool{}}
+	exclude, err := parseRules(opts.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("exclude: %w", err)
+	}
+	w := &walker{hidden: opts.Hidden, exts: map[string]bool{}, seen: map[fileKey]bool{}, files: map[string]bool{}, exclude: exclude, onDir: opts.onDir}
 	for _, e := range exts {
 		e = strings.ToLower(strings.TrimSpace(e))
 		if e == "" {
@@ -72,7 +86,7 @@ func newWalker(hidden bool, exts []string) *walker {
 		}
 		w.exts[e] = true
 	}
-	return w
+	return w, nil
 }
 
 // close closes the roots the walk opened; the candidates' reads use them
@@ -139,6 +153,10 @@ func (w *walker) walk(ctx context.Context, paths, roots []string) error {
 			}
 		} else if r, rel, err = w.ownRoot(abs); err != nil {
 			return fmt.Errorf("path %s: %w", p, err)
+		}
+		w.ig, w.excl = nil, ignores{{base: r.lex, rules: w.exclude}}
+		if w.above(ctx, r, rel, abs) {
+			continue
 		}
 		if err := w.top(ctx, r, rel, abs); err != nil {
 			return err
@@ -214,6 +232,53 @@ func (w *walker) stat(ctx context.Context, r *walkRoot, name string) (fs.FileInf
 	return safefs.Do(ctx, "stat "+name, func() (fs.FileInfo, error) { return safefs.StatIn(r.fs, name) }, nil)
 }
 
+// above reads the ignore files of the folders between the root and a path
+// inside it, and reports whether their rules leave the path out.
+func (w *walker) above(ctx context.Context, r *walkRoot, rel, abs string) bool {
+	if rel == "." {
+		return false
+	}
+	dir, lex := ".", r.lex
+	for _, name := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
+		if name != "." {
+			dir, lex = filepath.Join(dir, name), filepath.Join(lex, name)
+		}
+		w.readIgnore(ctx, r, dir, lex)
+	}
+	fi, err := w.stat(ctx, r, rel)
+	if w.leftOut(abs, err == nil && fi.IsDir()) {
+		w.excluded = append(w.excluded, abs)
+		return true
+	}
+	return false
+}
+
+// leftOut reports whether the rules leave the file or folder at abs out:
+// the ignore files', then Options.Exclude.
+func (w *walker) leftOut(abs string, isDir bool) bool {
+	return w.excl.decide(abs, isDir, w.ig.excluded(abs, isDir))
+}
+
+// readIgnore pushes the rules of the ignore file in the folder rel (abs as
+// the user sees it), if it has one, and reports whether it did. An ignore
+// file that cannot be read or holds a bad pattern is a failure.
+func (w *walker) readIgnore(ctx context.Context, r *walkRoot, rel, abs string) bool {
+	name, p := filepath.Join(rel, IgnoreFile), filepath.Join(abs, IgnoreFile)
+	data, _, err := safefs.ReadFileIn(ctx, r.fs, name, maxIgnoreFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	var rules []rule
+	if err == nil {
+		rules, err = parseRules(strings.Split(string(data), "\n"))
+	}
+	if err != nil {
+		w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("ignore file: %v", unwrapPath(err))})
+	}
+	w.ig = append(w.ig, ruleSet{base: abs, rules: rules})
+	return true
+}
+
 func (w *walker) add(c candidate) {
 	if w.files[c.path] {
 		return
@@ -241,6 +306,13 @@ func (w *walker) dir(ctx context.Context, r *walkRoot, rel, abs string, fi fs.Fi
 		return nil
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	if w.onDir != nil {
+		w.onDir(abs)
+	}
+	if slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == IgnoreFile }) && w.readIgnore(ctx, r, rel, abs) {
+		n := len(w.ig) - 1
+		defer func() { w.ig = w.ig[:n] }()
+	}
 	for _, e := range entries {
 		if err := w.entry(ctx, r, rel, abs, e); err != nil {
 			return err
@@ -260,11 +332,18 @@ func (w *walker) entry(ctx context.Context, r *walkRoot, rel, abs string, e fs.D
 	typ := e.Type()
 	var fi fs.FileInfo
 	var err error
+	if typ&fs.ModeSymlink == 0 && w.leftOut(p, typ.IsDir()) {
+		w.excluded = append(w.excluded, p)
+		return nil
+	}
 	if typ&fs.ModeSymlink != 0 {
 		fi, err = w.stat(ctx, r, crel) // follow the link, inside the root only
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case err != nil && w.leftOut(p, false):
+			w.excluded = append(w.excluded, p)
+			return nil
 		case errors.Is(err, safefs.ErrOutside):
 			w.fail = append(w.fail, Failure{Path: p, Reason: fmt.Sprintf("symbolic link leads outside %s; not followed", r.dir)})
 			return nil
@@ -286,6 +365,8 @@ func (w *walker) entry(ctx context.Context, r *walkRoot, rel, abs string, e fs.D
 		}
 	}
 	switch {
+	case w.leftOut(p, fi.IsDir()):
+		w.excluded = append(w.excluded, p)
 	case fi.IsDir():
 		return w.dir(ctx, r, crel, p, fi)
 	case !image:

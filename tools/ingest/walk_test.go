@@ -22,7 +22,7 @@ func TestDefaultExtensionsFromTable(t *testing.T) {
 	if len(want) == 0 || !slices.Equal(DefaultExtensions, want) {
 		t.Fatalf("DefaultExtensions %v, want the table's %v", DefaultExtensions, want)
 	}
-	w := newWalker(false, nil)
+	w := mustWalker(t, Options{})
 	for _, e := range []string{".jpg", ".png", ".tiff"} {
 		if !w.exts[e] {
 			t.Errorf("default walker skips %s", e)
@@ -90,7 +90,7 @@ func walked(t *testing.T, w *walker) (found []string, failed map[string]string) 
 func TestWalkStaysInRoot(t *testing.T) {
 	root, outside := walkTree(t)
 	for _, roots := range [][]string{nil, {root}} {
-		w := newWalker(false, nil)
+		w := mustWalker(t, Options{})
 		defer w.close()
 		if err := w.walk(context.Background(), []string{root}, roots); err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func TestWalkStaysInRoot(t *testing.T) {
 // one inside is walked within the root, not within itself.
 func TestWalkAllowedRoots(t *testing.T) {
 	root, outside := walkTree(t)
-	w := newWalker(false, nil)
+	w := mustWalker(t, Options{})
 	defer w.close()
 	if err := w.walk(context.Background(), []string{outside}, []string{root}); err == nil || !strings.Contains(err.Error(), "outside the allowed roots") {
 		t.Fatalf("walk outside the roots: err = %v", err)
@@ -136,7 +136,7 @@ func TestWalkAllowedRoots(t *testing.T) {
 	}
 	// A file named on the command line (no roots) is followed even when it
 	// is a link out: the user named it.
-	w2 := newWalker(false, nil)
+	w2 := mustWalker(t, Options{})
 	defer w2.close()
 	if err := w2.walk(context.Background(), []string{filepath.Join(root, "outabs.png")}, nil); err != nil {
 		t.Fatal(err)
@@ -144,4 +144,13 @@ func TestWalkAllowedRoots(t *testing.T) {
 	if found, _ := walked(t, w2); len(found) != 1 || found[0] != filepath.Join(root, "outabs.png") {
 		t.Fatalf("named link: found %v", found)
 	}
+}
+
+func mustWalker(t *testing.T, opts Options) *walker {
+	t.Helper()
+	w, err := newWalker(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
