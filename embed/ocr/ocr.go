@@ -286,7 +286,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close releases the models. It is safe to call more than once.
+// Close releases the models. It is safe to call more than once, but not
+// while a read is in flight.
 func (e *Engine) Close() error {
 	if e == nil {
 		return nil
