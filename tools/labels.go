@@ -33,3 +33,17 @@ func ReadLabels(path string) ([]string, error) {
 	}
 	return labels, nil
 }
+
+// SplitList splits a list a person typed, such as "cat, dog" or
+// "构造图，沉积图": items separated by ASCII or full-width commas or by
+// line breaks, trimmed, empty ones dropped. Front ends use it for labels
+// and tags given as one string.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '\n' || r == '\r' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

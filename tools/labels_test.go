@@ -70,3 +70,21 @@ func TestClassifyTemplates(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"cat, dog", []string{"cat", "dog"}},
+		{"构造图，沉积图,, 顶面构造图 ", []string{"构造图", "沉积图", "顶面构造图"}},
+		{"blue square\r\nred circle\n\n", []string{"blue square", "red circle"}},
+		{" , ，", nil},
+	}
+	for _, tt := range tests {
+		if got := SplitList(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("SplitList(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

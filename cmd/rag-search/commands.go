@@ -108,7 +108,7 @@ func newFilterFlags(fs *flag.FlagSet) *filterFlags {
 }
 
 func (f *filterFlags) filters() (tools.Filters, error) {
-	out := tools.Filters{Tags: splitList(*f.tags), AllTags: splitList(*f.allTags), MinScore: *f.minScore}
+	out := tools.Filters{Tags: tools.SplitList(*f.tags), AllTags: tools.SplitList(*f.allTags), MinScore: *f.minScore}
 	if *f.folder != "" {
 		abs, err := filepath.Abs(*f.folder)
 		if err != nil {
@@ -187,18 +187,6 @@ func (f *filterFlags) open(ctx context.Context, e *env) (*embed.Model, retriever
 		return nil, nil, err
 	}
 	return m, st, nil
-}
-
-// splitList splits a comma-separated list (ASCII or full-width commas),
-// dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' }) {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 var searchCmd = newCommand("search", "QUERY",
@@ -290,7 +278,7 @@ Examples:
 			if *top < 0 {
 				return usageErr("--top-k must not be negative")
 			}
-			cands := splitList(*labels)
+			cands := tools.SplitList(*labels)
 			if *labelsFile != "" {
 				more, err := readLabels(*labelsFile)
 				if err != nil {
