@@ -113,14 +113,10 @@ func servedAsIs(format string, width, height, maxSide int) bool {
 func (s *Service) ReadImage(ctx context.Context, id string, maxSide int) (ImageData, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	recs, err := s.store.Get(ctx, []string{id})
+	r, err := s.record(ctx, id)
 	if err != nil {
-		return ImageData{}, fmt.Errorf("get %s from %s: %w", id, s.store, err)
+		return ImageData{}, err
 	}
-	if len(recs) == 0 {
-		return ImageData{}, inputErr("id", "no indexed image has id %q", id)
-	}
-	r := recs[0]
 	hit := hitFrom(0, retrieverHit(r.ID, r.Payload))
 	raw, p, err := s.readFile(ctx, r.Payload.Path)
 	if err != nil {

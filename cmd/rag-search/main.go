@@ -1,12 +1,13 @@
 // Command rag-search searches and compares images from a terminal with
 // cliprag's CLIP models: the four jobs of the scripts cliprag started from,
-// plus index statistics.
+// plus index statistics and a local web page.
 //
 //	rag-search search "a diagram of the fault system"    text → images
 //	rag-search similar photo.jpg                          image → similar images
 //	rag-search classify photo.jpg --labels 构造图,沉积图   zero-shot labels
 //	rag-search compare a.jpg b.jpg                        cosine similarity
 //	rag-search stats                                      what the index holds
+//	rag-search serve                                      web page on 127.0.0.1:8080
 //
 // search and similar use the index built by rag-ingest (--store), or, with
 // --dir FOLDER, a folder that was never indexed: it is encoded on the fly
@@ -80,7 +81,7 @@ type env struct {
 var commands []*command
 
 func init() {
-	commands = []*command{searchCmd, similarCmd, classifyCmd, compareCmd, statsCmd}
+	commands = []*command{searchCmd, similarCmd, classifyCmd, compareCmd, statsCmd, serveCmd}
 }
 
 func lookup(name string) *command {
@@ -105,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(args) > 1 && args[0] == "help" {
 			c := lookup(args[1])
 			if c == nil {
-				fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats)\n", args[1])
+				fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats, serve)\n", args[1])
 				return exitUsage
 			}
 			c.usage(stdout)
@@ -122,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(args[0]) > 0 && args[0][0] == '-' {
 			fmt.Fprintf(stderr, "rag-search: put the command first, then its flags: rag-search search [flags] QUERY (see rag-search help)\n")
 		} else {
-			fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats; see rag-search help)\n", args[0])
+			fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats, serve; see rag-search help)\n", args[0])
 		}
 		return exitUsage
 	}
@@ -207,6 +208,7 @@ Examples:
   rag-search similar ./photos/cat.jpg
   rag-search classify ./photos/map.png --labels 断裂体系叠合图,构造图,沉积图,顶面构造图
   rag-search compare a.jpg b.jpg
+  rag-search serve                  then open http://127.0.0.1:8080/
 
 Run "rag-search help COMMAND" for a command's flags.
 

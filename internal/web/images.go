@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,16 +20,12 @@ import (
 const imageCache = "private, max-age=86400"
 
 // fileVersion names the content of an indexed image's file as it is now:
-// its id (from its content at ingest), size and modification time. A
-// file changed since it was indexed gets a new version, so its thumbnail
-// is made again.
-func fileVersion(info tools.ImageInfo, kind string, side int) (string, error) {
-	st, err := os.Stat(info.File)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d\x00%d", kind, info.ID, side, st.Size(), st.ModTime().UnixNano()))
-	return hex.EncodeToString(sum[:16]), nil
+// its id (from its content at ingest), size and modification time. A file
+// changed since it was indexed gets a new version, so its thumbnail is
+// made again.
+func fileVersion(info tools.ImageInfo, kind string, side int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d\x00%d", kind, info.ID, side, info.FileSize, info.FileModTime.UnixNano()))
+	return hex.EncodeToString(sum[:16])
 }
 
 // lookup finds the image of a request's {id}, answering the request when
@@ -62,11 +57,7 @@ func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key, err := fileVersion(info, "thumb", side)
-	if err != nil {
-		http.Error(w, "404 Not Found: "+err.Error(), http.StatusNotFound)
-		return
-	}
+	key := fileVersion(info, "thumb", side)
 	etag := `"` + key + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", imageCache)
@@ -74,9 +65,9 @@ func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	data, hit, err := s.thumbs.get(key, func() ([]byte, error) { return tools.Thumbnail(info.File, side) })
+	data, hit, err := s.thumbs.get(key, func() ([]byte, error) { return s.svc.HitThumbnail(r.Context(), info.Hit, side) })
 	if err != nil {
-		s.log.Warn("thumbnail", "path", info.File, "err", err)
+		s.log.Warn("thumbnail", "path", info.Path, "err", err)
 		http.Error(w, "500 Internal Server Error: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -93,11 +84,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key, err := fileVersion(info, "view", ViewMaxSide)
-	if err != nil {
-		http.Error(w, "404 Not Found: "+err.Error(), http.StatusNotFound)
-		return
-	}
+	key := fileVersion(info, "view", ViewMaxSide)
 	etag := `"` + key + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", imageCache)
@@ -107,7 +94,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	}
 	img, err := s.svc.ReadImage(r.Context(), info.ID, ViewMaxSide)
 	if err != nil {
-		s.log.Warn("image", "path", info.File, "err", err)
+		s.log.Warn("image", "path", info.Path, "err", err)
 		http.Error(w, "500 Internal Server Error: "+err.Error(), status(err))
 		return
 	}
@@ -122,20 +109,21 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := os.Open(info.File)
-	if err != nil {
-		http.Error(w, "404 Not Found: "+err.Error(), http.StatusNotFound)
-		return
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		http.Error(w, "500 Internal Server Error: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	name := filepath.Base(info.File)
-	w.Header().Set("Content-Type", info.MIMEType)
-	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+strings.ReplaceAll(url.QueryEscape(name), "+", "%20"))
+	etag := `"` + fileVersion(info, "file", 0) + `"`
+	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, no-cache")
-	http.ServeContent(w, r, name, st.ModTime(), f)
+	if notModified(r, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	img, err := s.svc.ReadImageFile(r.Context(), info.ID)
+	if err != nil {
+		s.log.Warn("file", "path", info.Path, "err", err)
+		http.Error(w, "500 Internal Server Error: "+message(err), status(err))
+		return
+	}
+	name := filepath.Base(info.Path)
+	w.Header().Set("Content-Type", img.MIMEType)
+	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+strings.ReplaceAll(url.QueryEscape(name), "+", "%20"))
+	http.ServeContent(w, r, name, info.FileModTime, bytes.NewReader(img.Data))
 }

@@ -47,7 +47,7 @@ func imageInput(r *http.Request, fileField, idField string) (ref tools.ImageRef,
 		return ref, nil, err
 	}
 	if data != nil {
-		return tools.ImageRef{DataURI: dataURI(data)}, &exampleView{Name: name, Preview: previewURI(data)}, nil
+		return tools.ImageRef{DataURI: dataURI(data)}, &exampleView{Name: name, Preview: previewURI(r.Context(), data)}, nil
 	}
 	id := strings.TrimPrefix(strings.TrimSpace(r.FormValue(idField)), "image://")
 	if id == "" {

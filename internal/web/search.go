@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -158,7 +159,7 @@ func (s *Server) search(r *http.Request, f searchForm, upload []byte, name strin
 	switch {
 	case upload != nil:
 		view.Kind = "upload"
-		view.Example = &exampleView{Name: name, Preview: previewURI(upload)}
+		view.Example = &exampleView{Name: name, Preview: previewURI(ctx, upload)}
 		out, err = s.svc.FindSimilar(ctx, tools.SimilarInput{Image: tools.ImageRef{DataURI: dataURI(upload)}, TopK: f.K, Filters: filters})
 		if err == nil {
 			out.Query = "images like " + name
@@ -232,8 +233,14 @@ func dataURI(data []byte) string {
 // previewURI is a small JPEG of an uploaded image as a data URI, to show
 // it beside the results; empty when it cannot be decoded (the operation
 // then says why).
-func previewURI(data []byte) template.URL {
-	img, _, err := preprocess.Decode("upload", data, preprocess.DecodeOptions{MinSide: ThumbSide})
+func previewURI(ctx context.Context, data []byte) template.URL {
+	opt := preprocess.DecodeOptions{MinSide: ThumbSide}
+	release, err := preprocess.Reserve(ctx, data, opt)
+	if err != nil {
+		return ""
+	}
+	defer release()
+	img, _, err := preprocess.Decode("upload", data, opt)
 	if err != nil {
 		return ""
 	}

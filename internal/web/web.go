@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cliprag/cliprag/internal/httpguard"
 	"github.com/cliprag/cliprag/tools"
 )
 
@@ -53,6 +54,10 @@ var TopKChoices = []int{24, DefaultTopK, tools.MaxTopK}
 // Options configures the page. The zero value is usable: thumbnails are
 // cached in memory and no token is required.
 type Options struct {
+	// Token, when set, must come with every request: as the guard's
+	// "Authorization: Bearer" header, or, from a browser, once in the URL
+	// (?token=), after which the page keeps it in a cookie.
+	Token string
 	// ThumbDir is the thumbnail cache directory; empty keeps thumbnails in
 	// memory only.
 	ThumbDir string
@@ -79,6 +84,7 @@ type Server struct {
 	static map[string]staticFile
 	thumbs *thumbCache
 	mux    *http.ServeMux
+	guard  http.Handler // mux behind the HTTP rules
 
 	statsMu   sync.Mutex
 	stats     tools.StatsOutput
@@ -116,6 +122,12 @@ func New(svc *tools.Service, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.routes()
+	s.guard = browserToken(httpguard.Handler(http.HandlerFunc(s.app), httpguard.Options{
+		Token: opts.Token,
+		// Two uploaded images (compare) and the form around them.
+		MaxBodyBytes: 2*svc.Options().MaxDataURIBytes + 1<<20,
+		TokenHint:    "open the address rag-search serve printed, which carries ?token=, once; or send the --token or CLIPRAG_TOKEN as a bearer token",
+	}))
 	return s, nil
 }
 
@@ -139,15 +151,58 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// ServeHTTP serves the page, with the security headers on every response.
+// ServeHTTP serves the page behind the rules of package httpguard
+// (loopback Host, same Origin, body limit, token), with the security
+// headers on every response.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "+
 		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// Not no-referrer: with it, browsers send "Origin: null" on form posts,
+	// which the guard refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	s.guard.ServeHTTP(w, r)
+}
+
+// TokenCookie is the cookie in which a browser keeps the token.
+const TokenCookie = "cliprag_token"
+
+// browserToken lets a browser present the token, which it cannot put in an
+// Authorization header when it follows a link or loads an image: a ?token=
+// parameter (in the address the command prints) or the cookie set after
+// one was accepted is handed to the guard as the bearer token it checks.
+// Nothing is decided here; the guard compares.
+func browserToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			if t := r.URL.Query().Get("token"); t != "" {
+				r.Header.Set("Authorization", "Bearer "+t)
+			} else if c, err := r.Cookie(TokenCookie); err == nil && c.Value != "" {
+				r.Header.Set("Authorization", "Bearer "+c.Value)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// app is what the guard lets through. A request that brought the token in
+// its URL gets it as a cookie and is sent on to the same address without
+// it, so that the token stays out of the history and of shared links.
+func (s *Server) app(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); s.opts.Token != "" && q.Has("token") && r.Method == http.MethodGet {
+		http.SetCookie(w, &http.Cookie{
+			Name: TokenCookie, Value: q.Get("token"), Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		})
+		q.Del("token")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
