@@ -119,7 +119,7 @@ func TestLayers(t *testing.T) {
 			"the domain is at the centre and imports nothing of cliprag"},
 		{[]string{"embed/preprocess", "embed/imageformat", "embed/zeroshot", "embed/tokenizer"}, []string{"embed", "embed/onnx", "tools/...", "mcp/...", "retriever/...", "internal/config", "internal/layers", "internal/httpguard", "internal/cli", "cmd/..."},
 			"model maths and image decoding sit below the operations and need no runtime"},
-		{[]string{"tools", "tools/ingest", "tools/sheet", "mcp"}, []string{"embed", "embed/onnx", "embed/hub", "retriever/local", "retriever/qdrant", "retriever/stores", "internal/config", "internal/layers", "cmd/..."},
+		{[]string{"tools", "tools/ingest", "tools/sheet", "mcp", "internal/web"}, []string{"embed", "embed/onnx", "embed/hub", "retriever/local", "retriever/qdrant", "retriever/stores", "internal/config", "internal/layers", "cmd/..."},
 			"the shared layer depends on interfaces (Encoder, retriever.Store), not engines"},
 		{[]string{"internal/httpguard"}, []string{"embed/...", "tools/...", "mcp/...", "retriever/...", "internal/config", "cmd/..."},
 			"the HTTP rules every front end applies are a leaf: standard library only"},
@@ -147,10 +147,10 @@ func TestLayers(t *testing.T) {
 	}
 }
 
-// TestSharedLayerWithoutCgo: tools, ingest and mcp build (and list their
+// TestSharedLayerWithoutCgo: tools, ingest, mcp and the web page build (and list their
 // dependencies) with CGO_ENABLED=0, so they never need ONNX Runtime.
 func TestSharedLayerWithoutCgo(t *testing.T) {
-	for _, p := range list(t, []string{"CGO_ENABLED=0"}, "-deps", "./tools", "./tools/ingest", "./tools/sheet", "./mcp") {
+	for _, p := range list(t, []string{"CGO_ENABLED=0"}, "-deps", "./tools", "./tools/ingest", "./tools/sheet", "./mcp", "./internal/web") {
 		if under(rel(p.ImportPath), "embed/onnx") || strings.HasPrefix(p.ImportPath, "github.com/yalue/") {
 			t.Errorf("the shared layer depends on %s", p.ImportPath)
 		}

@@ -19,6 +19,7 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -167,7 +168,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.guard.ServeHTTP(w, r)
 }
 
-// TokenCookie is the cookie in which a browser keeps the token.
+// TokenCookie is the cookie in which a browser keeps the token, base64
+// (URL alphabet, no padding), since a cookie holds ASCII only.
 const TokenCookie = "cliprag_token"
 
 // browserToken lets a browser present the token, which it cannot put in an
@@ -181,7 +183,9 @@ func browserToken(next http.Handler) http.Handler {
 			if t := r.URL.Query().Get("token"); t != "" {
 				r.Header.Set("Authorization", "Bearer "+t)
 			} else if c, err := r.Cookie(TokenCookie); err == nil && c.Value != "" {
-				r.Header.Set("Authorization", "Bearer "+c.Value)
+				if t, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+					r.Header.Set("Authorization", "Bearer "+string(t))
+				}
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -194,7 +198,7 @@ func browserToken(next http.Handler) http.Handler {
 func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query(); s.opts.Token != "" && q.Has("token") && r.Method == http.MethodGet {
 		http.SetCookie(w, &http.Cookie{
-			Name: TokenCookie, Value: q.Get("token"), Path: "/",
+			Name: TokenCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(q.Get("token"))), Path: "/",
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 		})
 		q.Del("token")
