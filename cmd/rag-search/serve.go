@@ -138,12 +138,7 @@ func (f *serveFlags) serve(ctx context.Context, e *env) error {
 		return fmt.Errorf("listen %s: %w", *f.addr, err)
 	}
 	n, _ := st.Count(ctx)
-	where := "in memory"
-	if thumbs != "" {
-		where = "in " + thumbs
-	}
-	fmt.Fprintf(e.stderr, "rag-search: serving %s (model %s, %d images; thumbnails cached %s)\n",
-		pageURL(ln.Addr().String(), token), m.ID(), n, where)
+	fmt.Fprintf(e.stderr, "rag-search: serving %s (model %s, %d images)\n", pageURL(ln.Addr().String(), token), m.ID(), n)
 	return serveUntil(ctx, httpguard.NewServer(page, httpguard.Timeouts{}, log), ln, e.stderr)
 }
 

@@ -125,7 +125,6 @@ func (e *env) post(t *testing.T, path string, fields map[string]string, files ma
 
 var (
 	hitName = regexp.MustCompile(`class="name" title="[^"]*">([^<]*)<`)
-	hitID   = regexp.MustCompile(`class="hit-link" href="/view/([^"]+)"`)
 	alert   = regexp.MustCompile(`(?s)<div id="status" class="error" role="alert"( hidden)?>(.*?)</div>`)
 )
 
