@@ -46,6 +46,34 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (tools.ImageInfo
 	return tools.ImageInfo{}, false
 }
 
+// revalidated sets the ETag (from version) and Cache-Control of an image
+// answer and, when the browser already has this version, answers 304. It
+// reports whether the request is answered.
+func revalidated(w http.ResponseWriter, r *http.Request, version, cache string) bool {
+	etag := `"` + version + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", cache)
+	if notModified(r, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	return false
+}
+
+// readFailed answers a request whose image could not be read: 403 when
+// the service refused the file (a link out of the roots, not a regular
+// file), 500 otherwise.
+func (s *Server) readFailed(w http.ResponseWriter, info tools.ImageInfo, err error) {
+	s.log.Warn("read image", "path", info.Path, "err", err)
+	code := http.StatusInternalServerError
+	if tools.IsInputError(err) {
+		code = http.StatusForbidden
+	}
+	w.Header().Del("ETag")
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, fmt.Sprintf("%d %s: %s", code, http.StatusText(code), message(err)), code)
+}
+
 // thumbnail serves a JPEG thumbnail of an indexed image (?s=512 for high
 // density screens), from the cache when it was made before.
 func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
@@ -58,17 +86,12 @@ func (s *Server) thumbnail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := fileVersion(info, "thumb", side)
-	etag := `"` + key + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", imageCache)
-	if notModified(r, etag) {
-		w.WriteHeader(http.StatusNotModified)
+	if revalidated(w, r, key, imageCache) {
 		return
 	}
 	data, hit, err := s.thumbs.get(key, func() ([]byte, error) { return s.svc.HitThumbnail(r.Context(), info.Hit, side) })
 	if err != nil {
-		s.log.Warn("thumbnail", "path", info.Path, "err", err)
-		http.Error(w, "500 Internal Server Error: "+err.Error(), http.StatusInternalServerError)
+		s.readFailed(w, info, err)
 		return
 	}
 	w.Header().Set("X-Cache", map[bool]string{true: "hit", false: "miss"}[hit])
@@ -84,18 +107,12 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	key := fileVersion(info, "view", ViewMaxSide)
-	etag := `"` + key + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", imageCache)
-	if notModified(r, etag) {
-		w.WriteHeader(http.StatusNotModified)
+	if revalidated(w, r, fileVersion(info, "view", ViewMaxSide), imageCache) {
 		return
 	}
 	img, err := s.svc.ReadImage(r.Context(), info.ID, ViewMaxSide)
 	if err != nil {
-		s.log.Warn("image", "path", info.Path, "err", err)
-		http.Error(w, "500 Internal Server Error: "+err.Error(), status(err))
+		s.readFailed(w, info, err)
 		return
 	}
 	w.Header().Set("Content-Type", img.MIMEType)
@@ -109,17 +126,12 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	etag := `"` + fileVersion(info, "file", 0) + `"`
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "private, no-cache")
-	if notModified(r, etag) {
-		w.WriteHeader(http.StatusNotModified)
+	if revalidated(w, r, fileVersion(info, "file", 0), "private, no-cache") {
 		return
 	}
 	img, err := s.svc.ReadImageFile(r.Context(), info.ID)
 	if err != nil {
-		s.log.Warn("file", "path", info.Path, "err", err)
-		http.Error(w, "500 Internal Server Error: "+message(err), status(err))
+		s.readFailed(w, info, err)
 		return
 	}
 	name := filepath.Base(info.Path)
