@@ -392,6 +392,20 @@ func TestServeBrowser(t *testing.T) {
 		}
 		return err
 	})
+	s.step("drag a result onto the page", func(ctx context.Context) error {
+		_, err := eval[bool](ctx, `(() => {
+  const img = document.querySelector('#results .hit img');
+  window.draggedName = img.alt;
+  const dt = new DataTransfer();
+  dt.setData("text/uri-list", img.src);
+  document.querySelector('#results').dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+  return true;
+})()`)
+		if err == nil {
+			err = wait(ctx, `location.search.includes("similar=") && document.querySelector('#results h2')?.textContent.includes("images like " + window.draggedName)`)
+		}
+		return err
+	})
 	s.step("tag filter", func(ctx context.Context) error {
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(s.base),

@@ -433,6 +433,11 @@ func TestStatic(t *testing.T) {
 	if res.StatusCode != http.StatusMovedPermanently {
 		t.Errorf("favicon.ico: %d", res.StatusCode)
 	}
+	// With no-referrer, browsers send "Origin: null" on form posts, which
+	// the guard refuses (TestServeBrowser's classify step posts a form).
+	if rp := res.Header.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("Referrer-Policy %q", rp)
+	}
 	csp := res.Header.Get("Content-Security-Policy")
 	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 		t.Errorf("CSP %q", csp)

@@ -146,6 +146,20 @@
     return null;
   }
 
+  // indexedID returns the id of an indexed image whose thumbnail, large
+  // view or page was dragged from this page, or "".
+  function indexedID(dt) {
+    const u = dt && (dt.getData("text/uri-list") || dt.getData("text/plain"));
+    if (!u) return "";
+    try {
+      const url = new URL(u.split("\n")[0].trim(), location.href);
+      const m = url.origin === location.origin && url.pathname.match(/^\/(?:thumb|img|view|file)\/([^/]+)$/);
+      return m ? decodeURIComponent(m[1]) : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
   // fill puts file in a file input and shows it in its drop zone.
   function fill(input, file) {
     const dt = new DataTransfer();
@@ -178,7 +192,15 @@
       ev.preventDefault();
       document.body.classList.remove("dragging");
       const f = imageFrom(ev.dataTransfer);
-      if (!f) return;
+      if (!f) {
+        // A result dragged from this page: find images like it.
+        const id = indexedID(ev.dataTransfer);
+        if (id && $("#search")) {
+          closeViewer();
+          load("/?similar=" + encodeURIComponent(id), {}, true);
+        }
+        return;
+      }
       if ($("#search")) {
         searchByImage(f);
         return;
