@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -60,71 +59,44 @@ func benchQuery(kind string, vecs [][]float32, rng *rand.Rand) []float32 {
 	return q
 }
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-func benchRecords(vecs [][]float32) []retriever.Record {
-	recs := testRecords(1, 0, len(vecs), 1)
-	for i := range recs {
-		recs[i].Vector = vecs[i]
-	}
-	return recs
-}
-
 func BenchmarkSearch(b *testing.B) {
 	for _, kind := range []string{"clustered", "random"} {
 		for _, n := range benchSizes() {
 			b.Run(fmt.Sprintf("%s/%dk", kind, n/1000), func(b *testing.B) {
 				ctx := b.Context()
 				rng := rand.New(rand.NewPCG(uint64(n), 1))
-				before := heapInUse()
-				recs := benchRecords(benchVectors(kind, n, rng))
-				s := OpenMemory()
+				vecs := benchVectors(kind, n, rng)
+				s := OpenMemory(BuildDelay(time.Hour))
 				defer s.Close()
 				if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: benchDim}); err != nil {
 					b.Fatal(err)
 				}
 				for lo := 0; lo < n; lo += 10000 {
-					if err := s.Upsert(ctx, recs[lo:min(lo+10000, n)]); err != nil {
+					if err := s.Upsert(ctx, benchRecords(vecs[lo:min(lo+10000, n)], lo)); err != nil {
 						b.Fatal(err)
 					}
 				}
-				// Build the final index from scratch, timed.
-				s.Index(true)
 				start := time.Now()
-				s.mu.Lock()
-				s.t.ivf = nil
-				s.mu.Unlock()
-				s.maybeBuild()
-				info := s.Index(true)
+				if err := s.BuildIndex(ctx); err != nil {
+					b.Fatal(err)
+				}
 				build := time.Since(start)
+				info := s.Index()
 				qs := make([][]float32, 200)
-				vecs := nil2(recs)
 				for i := range qs {
 					qs[i] = benchQuery(kind, vecs, rng)
 				}
-				// What the store holds, once the input records are gone.
-				recs, vecs = nil, nil
-				perVec := float64(int64(heapInUse())-int64(before)) / float64(n)
-				// Recall@10 against exact search.
+				// Recall@10 against brute force.
 				found := 0
-				all := filter{none: true}
+				recs := benchRecords(vecs, 0)
 				for _, q := range qs {
-					s.mu.RLock()
-					want := s.t.exact(q, 10, &all)
-					s.mu.RUnlock()
+					ids := map[string]bool{}
+					for _, id := range bruteForce(recs, q, 10) {
+						ids[id] = true
+					}
 					got, err := s.Search(ctx, q, 10, retriever.Filter{})
 					if err != nil {
 						b.Fatal(err)
-					}
-					ids := map[string]bool{}
-					for _, c := range want {
-						ids[s.t.ids[c.row]] = true
 					}
 					for _, h := range got {
 						if ids[h.ID] {
@@ -132,6 +104,7 @@ func BenchmarkSearch(b *testing.B) {
 						}
 					}
 				}
+				recs, vecs = nil, nil
 				lat := make([]time.Duration, 0, b.N)
 				b.ResetTimer()
 				for i := 0; b.Loop(); i++ {
@@ -146,9 +119,9 @@ func BenchmarkSearch(b *testing.B) {
 				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 				b.ReportMetric(float64(found)/float64(10*len(qs)), "recall@10")
-				b.ReportMetric(perVec, "B/vec")
+				b.ReportMetric(float64(info.Bytes)/float64(n), "B/vec")
+				b.ReportMetric(build.Seconds(), "build-s")
 				if info.Kind == "ivf" {
-					b.ReportMetric(build.Seconds(), "build-s")
 					b.ReportMetric(float64(info.Probe), "probe")
 					b.ReportMetric(float64(info.Lists), "lists")
 				}
@@ -157,24 +130,22 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
-// nil2 returns the vectors of recs.
-func nil2(recs []retriever.Record) [][]float32 {
-	out := make([][]float32, len(recs))
-	for i, r := range recs {
-		out[i] = r.Vector
+func benchRecords(vecs [][]float32, from int) []retriever.Record {
+	recs := testRecords(1, from, len(vecs), 1)
+	for i := range recs {
+		recs[i].Vector = vecs[i]
 	}
-	return out
+	return recs
 }
 
-// BenchmarkOpen measures opening an index from disk: reading the vectors
-// into memory and decoding the payloads (the IVF index builds afterwards,
-// in the background, while exact search serves).
+// BenchmarkOpen measures opening an index from disk: reading the int8
+// codes and the persisted IVF index into memory.
 func BenchmarkOpen(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			ctx := b.Context()
 			dir := b.TempDir()
-			s, err := Open(dir)
+			s, err := Open(dir, BuildDelay(time.Hour))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -183,19 +154,18 @@ func BenchmarkOpen(b *testing.B) {
 			}
 			rng := rand.New(rand.NewPCG(uint64(n), 2))
 			for lo := 0; lo < n; lo += 5000 {
-				recs := testRecords(3, lo, min(5000, n-lo), 1)
-				for i := range recs {
-					recs[i].Vector = unit(rng, benchDim)
-				}
-				if err := s.Upsert(ctx, recs); err != nil {
+				if err := s.Upsert(ctx, benchRecords(benchVectors("clustered", min(5000, n-lo), rng), lo)); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if err := s.BuildIndex(ctx); err != nil {
+				b.Fatal(err)
 			}
 			s.Close()
 			fi, _ := os.Stat(dir + "/" + dbName)
 			b.ResetTimer()
 			for b.Loop() {
-				s, err := Open(dir, ExactThreshold(-1))
+				s, err := Open(dir, ReadOnly())
 				if err != nil {
 					b.Fatal(err)
 				}

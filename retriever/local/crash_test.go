@@ -29,10 +29,11 @@ const (
 
 func crashRecord(b, i int) retriever.Record {
 	rng := rand.New(rand.NewPCG(uint64(b), uint64(i)))
+	centre := rand.New(rand.NewPCG(uint64(i%16), 99)) // 16 clusters, so an IVF index pays
 	sha := fmt.Sprintf("%032x%032x", b, i)
 	v := make([]float32, crashDim)
 	for j := range v {
-		v[j] = float32(rng.NormFloat64())
+		v[j] = float32(3*centre.NormFloat64() + rng.NormFloat64())
 	}
 	folder := fmt.Sprintf("/crash/b%06d", b)
 	return retriever.Record{
@@ -56,10 +57,12 @@ func TestMain(m *testing.M) {
 }
 
 // crashChild appends batches of crashBatch records forever, printing the
-// number of each batch once Upsert has returned.
+// number of each batch once Upsert has returned. The index is rebuilt in
+// the background all the while (a low threshold, no build delay), so kills
+// land in builds and in the commits that persist them too.
 func crashChild(dir string) {
 	ctx := context.Background()
-	s, err := Open(dir, LockTimeout(10*time.Second))
+	s, err := Open(dir, LockTimeout(10*time.Second), ExactThreshold(400), BuildDelay(time.Millisecond))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -106,7 +109,7 @@ func TestCrashSafety(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(2024, 7))
 	start := time.Now()
-	kills, lastDone := 0, -1
+	kills, lastDone, withIndex := 0, -1, 0
 	for iter := 0; iter < 30 && time.Since(start) < 20*time.Second; iter++ {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
@@ -149,9 +152,11 @@ func TestCrashSafety(t *testing.T) {
 			lastDone = max(lastDone, b)
 		}
 		kills++
-		checkCrashed(t, dir, lastDone)
+		if checkCrashed(t, dir, lastDone) {
+			withIndex++
+		}
 	}
-	t.Logf("%d kills in %s; %d batches committed", kills, time.Since(start).Round(time.Millisecond), lastDone+1)
+	t.Logf("%d kills in %s; %d batches committed; %d kills left an IVF index", kills, time.Since(start).Round(time.Millisecond), lastDone+1, withIndex)
 	if kills < 10 {
 		t.Errorf("only %d kills in the time allowed, want at least 10", kills)
 	}
@@ -159,11 +164,12 @@ func TestCrashSafety(t *testing.T) {
 
 // checkCrashed reopens the store after a kill and checks that it holds
 // exactly whole batches 0..n-1, with n at least the batches the child
-// reported done and at most one more (committed, not yet reported).
-func checkCrashed(t *testing.T, dir string, lastDone int) {
+// reported done and at most one more (committed, not yet reported), and a
+// consistent index; it reports whether an IVF index was persisted.
+func checkCrashed(t *testing.T, dir string, lastDone int) bool {
 	t.Helper()
 	ctx := t.Context()
-	s, err := Open(dir, LockTimeout(5*time.Second))
+	s, err := Open(dir, LockTimeout(5*time.Second), ExactThreshold(-1))
 	if err != nil {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}
@@ -209,6 +215,16 @@ func checkCrashed(t *testing.T, dir string, lastDone int) {
 	if err != nil || len(recs) != n {
 		t.Fatalf("Get all = %d, %v; want %d", len(recs), err, n)
 	}
+	ivf := s.Index().Kind == "ivf"
+	if ivf {
+		checkLists(t, s)
+	}
+	if n > 0 {
+		hits, err := s.Search(ctx, recs[n/2].Vector, 1, retriever.Filter{})
+		if err != nil || len(hits) != 1 || hits[0].ID != recs[n/2].ID {
+			t.Fatalf("after SIGKILL: search by a stored vector = %v, %v", hits, err)
+		}
+	}
 	for _, r := range recs {
 		if len(r.Vector) != crashDim {
 			t.Fatalf("record %s: vector length %d", r.ID, len(r.Vector))
@@ -230,4 +246,5 @@ func checkCrashed(t *testing.T, dir string, lastDone int) {
 			t.Fatalf("record %s: payload %+v, want %+v", r.ID, r.Payload, want.Payload)
 		}
 	}
+	return ivf
 }

@@ -3,49 +3,75 @@
 //
 // # Durability: bbolt
 //
-// Records live in one go.etcd.io/bbolt file (index.db). bbolt is a pure-Go,
-// copy-on-write B+tree with a single writer and ACID transactions: a commit
-// writes new pages, fsyncs, then flips the meta page, so a process killed at
-// any moment (SIGKILL included) leaves the last committed transaction
-// readable, and an Upsert call, one transaction, is all or nothing. It is
-// the store behind etcd, is maintained, and needs no cgo. Vectors are kept as
-// raw little-endian float32 bytes in their own bucket and payloads as JSON in
-// another, so opening reads the vectors straight into memory and decodes the
-// payloads on every CPU.
+// Everything lives in one go.etcd.io/bbolt file (index.db): the records
+// and the search index built over them. bbolt is a pure-Go, copy-on-write
+// B+tree with a single writer and ACID transactions: a commit writes new
+// pages, fsyncs, then flips the meta page, so a process killed at any
+// moment (SIGKILL included) leaves the last committed transaction readable.
+// Each Upsert and Delete is one transaction, and so is each change of the
+// index, so records and index never disagree after a crash (TestCrashSafety
+// kills a writer 30 times while it writes and rebuilds). The layout is in
+// disk.go; an index written by an older cliprag (format 1) is upgraded by
+// the first writer that opens it.
 //
-// # Search: exact, then IVF-flat
+// # Memory: int8 codes off the Go heap
 //
-// Search runs in memory. All vectors sit in one contiguous []float32 slab
-// and are L2-normalised on the way in, so cosine similarity is a dot
-// product, computed with AVX2/FMA (github.com/viterin/vek) and split across
-// CPUs for large scans. Up to ExactThreshold records (20 000 by default) a
-// search is exact.
+// Search runs in memory over a compact copy of each vector: int8 codes
+// (scalar quantisation with one scale per vector, code = round(127·v/max|v|)),
+// its sign bits, and what filters need (folder and tag set, as small ids).
+// At 512 dimensions that is about 600 bytes per image, against 2 KB for
+// the float32 vector; the float32 vectors, ids and payloads stay on disk.
+// A search ranks the rows it scans by their codes (an error of about 1e-3
+// in cosine) and re-scores the best few (2k+32 for k hits) with their
+// exact float32 vectors, read from the file, so scores are exact and so is
+// the ranking among the candidates.
 //
-// Above it, the store builds an IVF-flat index in the background: spherical
-// k-means over a sample picks about 2·√n centroids; each vector is filed
-// under its nearest centroid; a search scores the centroids and scans the
-// rows of the nprobe nearest lists. nprobe is calibrated after each build on
-// queries made from stored vectors plus noise, to the smallest value whose
-// recall@10 against exact search reaches TargetRecall (0.97, for a 0.95
-// guarantee with margin). Until a build finishes, searches are exact, so
-// opening never waits for an index. New records are filed under their
-// nearest centroid as they arrive; the index is rebuilt when the collection
-// has doubled or halved. Filtered searches probe further lists until k rows
+// The table grows in chunks of 4096 rows allocated outside the Go heap
+// (anonymous memory maps), so growing never copies what it holds and the
+// garbage collector's headroom (the heap may grow to twice its live size)
+// does not apply to it: the process holds about what the table holds
+// (TestMemoryWhileGrowing checks the resident set while growing and after
+// opening).
+//
+// # Search: flat, then IVF with many lists
+//
+// Up to ExactThreshold records (20 000 by default) a search scans every
+// row. Above it, the writer builds an IVF index: spherical k-means trains
+// about 10·√n centroids on a sample, every row is filed under its nearest
+// centroid, and a search scans the rows of the nprobe lists nearest the
+// query. nprobe is calibrated after each build on queries made from stored
+// vectors plus noise, to the smallest value whose recall@10 reaches
+// TargetRecall (0.97, for a 0.95 guarantee with margin). When calibration
+// finds no structure to use (uniform random vectors), the store keeps
+// scanning every row. Filtered searches probe further lists until k rows
 // pass the filter, so a selective filter still returns k hits when they
-// exist (in the limit an exact scan of the filtered subset).
+// exist.
 //
-// IVF-flat was chosen over an HNSW graph (github.com/coder/hnsw, which is in
-// go.mod) by measurement on this project's 2-core machine:
-// BenchmarkHNSWBuild shows coder/hnsw taking about 100 µs per 512-d insert
-// already at 5k vectors, single-threaded and growing with log n, so a 100k
-// graph takes well over 10 s — at every open, unless the graph is persisted
-// beside the bbolt file and kept in step with it across crashes — and it
-// keeps its own copy of every vector. IVF-flat trains on every CPU in the
-// background while exact search serves, needs 8 bytes per vector beyond the
-// slab, takes deletes and updates in O(1), and its recall is set by one
-// number, calibrated rather than guessed. When calibration finds the data
-// has no cluster structure (uniform random vectors), so that probing would
-// scan most rows, the store keeps searching exactly instead.
+// Three things make the build fit a minute for a million 512-d vectors on
+// two cores, where a plain k-means would take an hour: finding a vector's
+// nearest centroid narrows the field by sign bits first (the share of
+// differing sign bits estimates the angle; see centroids in ivf.go); k-means
+// compares a point with its own cluster's centroid with the point left
+// out, and re-seeds emptied centroids from the points that fit worst, so
+// clusters that no random seed fell in still gather in one list; and there
+// are many small lists (10 000 of 100 rows at a million), so a query scans
+// a few hundred rows.
+//
+// We measured the alternatives (figures in BENCHMARKS.md, section store):
+// a graph index (github.com/coder/hnsw, BenchmarkHNSWBuild) takes about
+// 100 µs per insert, far over a minute for a million; the previous
+// IVF-flat (2·√n lists, float32 vectors in memory) took 313 s to build at
+// a million and was rejected by its own calibration; a flat scan of sign
+// bits (no index) is memory-bound at about 13 ms of CPU per million rows.
+//
+// The index is built once a bulk load ends, not as the collection grows: a
+// writer builds BuildDelay (2 s) after its last write, or at once when
+// told (BuildIndex; rag-ingest calls it at the end of a run), and rebuilds
+// when the collection has doubled or halved since. Rows written after a
+// build are filed under the existing centroids as they arrive. The index
+// is persisted with the records; readers load it as it is, so a search at
+// a given size costs the same run after run, and a reader never builds one
+// (it scans every row until the writer has persisted one).
 //
 // # Concurrency and processes
 //
@@ -58,7 +84,8 @@
 // LockTimeout with an error naming the holder ("index … is being written by
 // another process (pid 4242, rag-ingest, since …); retry when it finishes,
 // or open it read-only"). The writer opens index.db only for the length of
-// each transaction, so ReadOnly stores — rag-search, rag-mcp — open and load
-// while rag-ingest runs, keep answering from memory, and reload in the
-// background when the file changes.
+// each transaction, and a search opens it to read its candidates' vectors,
+// so ReadOnly stores (rag-search, rag-mcp) open and search while rag-ingest
+// runs. A reader catches up with the writer's commits from a log of the
+// rows each commit changed, and reloads only when the index was rebuilt.
 package local

@@ -1,36 +1,154 @@
 package local
 
 import (
-	"encoding/json"
+	"encoding/binary"
+	"errors"
+	"math"
+	"time"
 
 	"github.com/cliprag/cliprag/retriever"
 )
 
-// diskPayload is a payload as stored: retriever.Payload's JSON, with the
-// exact bytes of a path or folder that is not UTF-8 beside its escaped
-// text (retriever.EncodePath), since JSON strings hold UTF-8 only.
-type diskPayload struct {
-	retriever.Payload
-	PathRaw   []byte `json:"path_raw,omitempty"`
-	FolderRaw []byte `json:"folder_raw,omitempty"`
+// A record's payload is stored in a compact binary form: strings are bytes
+// with a length (so a path that is not UTF-8 round-trips exactly), numbers
+// are varints, times are seconds and nanoseconds since 1970 (read back in
+// UTC: the instant is kept, the zone is not).
+//
+//	version 1 | stamp u32 | id | path | sha256 | format | folder | model | tag set |
+//	size | mtime | indexed_at | width | height | tags: n, (label, score f32)*
+
+const payloadVersion = 1
+
+var errPayload = errors.New("corrupt payload")
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-// encodePayload returns the stored form of p.
-func encodePayload(p retriever.Payload) ([]byte, error) {
-	d := diskPayload{Payload: p}
-	d.Path, d.PathRaw = retriever.EncodePath(p.Path)
-	d.Folder, d.FolderRaw = retriever.EncodePath(p.Folder)
-	return json.Marshal(d)
+func appendTime(b []byte, t time.Time) []byte {
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
-// decodePayload decodes encodePayload's output into p.
-func decodePayload(b []byte, p *retriever.Payload) error {
-	var d diskPayload
-	if err := json.Unmarshal(b, &d); err != nil {
-		return err
+// encodePayload encodes a record's id and payload, with the stamp of the
+// commit that writes it.
+func encodePayload(b []byte, stamp uint32, id string, p *retriever.Payload) []byte {
+	b = append(b, payloadVersion)
+	b = binary.LittleEndian.AppendUint32(b, stamp)
+	for _, s := range [...]string{id, p.Path, p.SHA256, p.Format, p.Folder, p.Model, p.TagSet} {
+		b = appendString(b, s)
 	}
-	*p = d.Payload
-	p.Path = retriever.DecodePath(d.Path, d.PathRaw)
-	p.Folder = retriever.DecodePath(d.Folder, d.FolderRaw)
-	return nil
+	b = binary.AppendVarint(b, p.Size)
+	b = appendTime(b, p.ModTime)
+	b = appendTime(b, p.IndexedAt)
+	b = binary.AppendVarint(b, int64(p.Width))
+	b = binary.AppendVarint(b, int64(p.Height))
+	b = binary.AppendUvarint(b, uint64(len(p.Tags)))
+	for _, tg := range p.Tags {
+		b = appendString(b, tg.Label)
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(tg.Score))
+	}
+	return b
+}
+
+// payloadReader decodes an encoded payload field by field.
+type payloadReader struct {
+	b   []byte
+	err error
+}
+
+func (r *payloadReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err, r.b = errPayload, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *payloadReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err, r.b = errPayload, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *payloadReader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err, r.b = errPayload, nil
+		return nil
+	}
+	s := r.b[:n]
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *payloadReader) string() string { return string(r.bytes()) }
+
+func (r *payloadReader) u32() uint32 {
+	if len(r.b) < 4 {
+		r.err, r.b = errPayload, nil
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v
+}
+
+func (r *payloadReader) time() time.Time {
+	sec := r.varint()
+	nsec := r.uvarint()
+	return time.Unix(sec, int64(nsec)).UTC()
+}
+
+// header checks the version and returns the stamp.
+func (r *payloadReader) header() uint32 {
+	if len(r.b) < 1 || r.b[0] != payloadVersion {
+		r.err, r.b = errPayload, nil
+		return 0
+	}
+	r.b = r.b[1:]
+	return r.u32()
+}
+
+// decodePayload decodes what encodePayload wrote.
+func decodePayload(b []byte) (stamp uint32, id string, p retriever.Payload, err error) {
+	r := payloadReader{b: b}
+	stamp = r.header()
+	id = r.string()
+	p.Path, p.SHA256, p.Format, p.Folder, p.Model, p.TagSet = r.string(), r.string(), r.string(), r.string(), r.string(), r.string()
+	p.Size = r.varint()
+	p.ModTime = r.time()
+	p.IndexedAt = r.time()
+	p.Width, p.Height = int(r.varint()), int(r.varint())
+	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
+		p.Tags = make([]retriever.Tag, n)
+		for i := range p.Tags {
+			p.Tags[i].Label = r.string()
+			p.Tags[i].Score = math.Float32frombits(r.u32())
+		}
+	} else if n > 0 {
+		r.err = errPayload
+	}
+	return stamp, id, p, r.err
+}
+
+// decodeFileEntry decodes the fields of a payload that FileEntry holds.
+func decodeFileEntry(b []byte) (retriever.FileEntry, error) {
+	r := payloadReader{b: b}
+	r.header()
+	e := retriever.FileEntry{ID: r.string(), Path: r.string(), SHA256: r.string()}
+	r.bytes() // format
+	r.bytes() // folder
+	r.bytes() // model
+	e.TagSet = r.string()
+	e.Size = r.varint()
+	e.ModTime = r.time()
+	return e, r.err
 }

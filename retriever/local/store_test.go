@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viterin/vek/vek32"
+
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/storetest"
 )
@@ -292,7 +294,7 @@ func TestIVFRecallAndFilters(t *testing.T) {
 	const n, dim = 30000, 48
 	rng := rand.New(rand.NewPCG(9, 9))
 	vecs := clustered(rng, n, 200, dim, 1.0)
-	s := OpenMemory(ExactThreshold(5000))
+	s := OpenMemory(ExactThreshold(5000), BuildDelay(time.Hour))
 	t.Cleanup(func() { s.Close() })
 	ex := OpenMemory(ExactThreshold(-1))
 	t.Cleanup(func() { ex.Close() })
@@ -312,11 +314,31 @@ func TestIVFRecallAndFilters(t *testing.T) {
 			}
 		}
 	}
-	info := s.Index(true)
-	if info.Kind != "ivf" {
-		t.Fatalf("index of %d records = %+v, want ivf", n, info)
+	if info := s.Index(); info.Kind != "flat" || info.Builds != 0 {
+		t.Fatalf("index during the bulk load = %+v, want flat and no build yet (BuildDelay)", info)
+	}
+	if err := s.BuildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info := s.Index()
+	if info.Kind != "ivf" || info.Builds != 1 {
+		t.Fatalf("index of %d records = %+v, want ivf, built once", n, info)
 	}
 	t.Logf("IVF: %+v", info)
+	// The flat store is exact: its hits are the brute-force ones.
+	for range 20 {
+		q := nearData(rng, vecs)
+		got, err := ex.Search(ctx, q, 10, retriever.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bruteForce(recs, q, 10)
+		for i := range want {
+			if got[i].ID != want[i] {
+				t.Fatalf("flat search hit %d = %s, brute force %s", i, got[i].ID, want[i])
+			}
+		}
+	}
 	recallOf := func(f retriever.Filter, k int, random bool) float64 {
 		found, total := 0, 0
 		for range 100 {
@@ -390,6 +412,50 @@ func TestIVFRecallAndFilters(t *testing.T) {
 	if err != nil || len(hits) != 1 || hits[0].ID != moved.ID {
 		t.Fatalf("IVF search for an updated vector = %v, %v", hits, err)
 	}
+	checkLists(t, s)
+}
+
+// bruteForce returns the ids of the k records most similar to q.
+func bruteForce(recs []retriever.Record, q []float32, k int) []string {
+	tk := topk{k: k}
+	for i, r := range recs {
+		if s := vek32.Dot(q, r.Vector); s > tk.floor() {
+			tk.offer(cand{score: s, row: int32(i)})
+		}
+	}
+	sortCands(tk.h)
+	out := make([]string, len(tk.h))
+	for i, c := range tk.h {
+		out[i] = recs[c.row].ID
+	}
+	return out
+}
+
+// checkLists checks that the IVF lists hold exactly the live rows.
+func checkLists(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	tb := s.t
+	if tb.ivf == nil || tb.ivf.flat {
+		t.Fatal("no IVF index")
+	}
+	inLists := 0
+	for l, rows := range tb.ivf.lists {
+		for p, r := range rows {
+			m := tb.meta(r)
+			if m.stamp == 0 {
+				t.Fatalf("IVF list %d holds free row %d", l, r)
+			}
+			if int(m.list) != l || int(m.pos) != p {
+				t.Fatalf("row %d is at list %d pos %d, its meta says %d/%d", r, l, p, m.list, m.pos)
+			}
+			inLists++
+		}
+	}
+	if inLists != tb.live {
+		t.Fatalf("IVF lists hold %d rows, the table %d live", inLists, tb.live)
+	}
 }
 
 // TestIVFBuildDuringWrites checks that writes during a background build are
@@ -397,38 +463,31 @@ func TestIVFRecallAndFilters(t *testing.T) {
 func TestIVFBuildDuringWrites(t *testing.T) {
 	ctx := t.Context()
 	const dim = 32
-	s := OpenMemory(ExactThreshold(2000))
+	s := OpenMemory(ExactThreshold(2000), BuildDelay(time.Millisecond))
 	t.Cleanup(func() { s.Close() })
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
 		t.Fatal(err)
 	}
 	recs := testRecords(6, 0, 8000, dim)
+	for i, v := range clustered(rand.New(rand.NewPCG(6, 6)), len(recs), 50, dim, 1.0) {
+		recs[i].Vector = v
+	}
 	for lo := 0; lo < len(recs); lo += 100 {
 		if err := s.Upsert(ctx, recs[lo:lo+100]); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(time.Millisecond) // let background builds start between writes
 	}
 	if err := s.Delete(ctx, []string{recs[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	info := s.Index(true)
-	if info.Kind != "ivf" {
+	if err := s.BuildIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info := s.Index(); info.Kind != "ivf" {
 		t.Fatalf("index = %+v, want ivf", info)
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	inLists := 0
-	for _, l := range s.t.ivf.lists {
-		for _, r := range l {
-			if s.t.ids[r] == "" {
-				t.Fatalf("IVF list holds free row %d", r)
-			}
-			inLists++
-		}
-	}
-	if inLists != s.t.live() {
-		t.Fatalf("IVF lists hold %d rows, the table %d live", inLists, s.t.live())
-	}
+	checkLists(t, s)
 }
 
 var _ retriever.Store = (*Store)(nil)

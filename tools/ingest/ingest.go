@@ -180,7 +180,20 @@ func run(ctx context.Context, m Encoder, s retriever.Store, opts Options, sum *S
 		sum.Pruned += len(ids)
 		opts.hook(stagePrune)
 	}
+	// The bulk load is over: a store that keeps an approximate index (the
+	// embedded one) builds it now, once, if it needs one.
+	if b, ok := s.(indexBuilder); ok && !opts.DryRun {
+		if err := b.BuildIndex(ctx); err != nil {
+			return fmt.Errorf("build index: %w", err)
+		}
+	}
 	return nil
+}
+
+// indexBuilder is a store that builds its search index when told a bulk
+// load is over (local.Store).
+type indexBuilder interface {
+	BuildIndex(ctx context.Context) error
 }
 
 // removeLeftovers deletes the records at duplicates' paths that the run

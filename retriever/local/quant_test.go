@@ -1,0 +1,75 @@
+package local
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/viterin/vek/vek32"
+)
+
+func TestDotInt8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{0, 1, 7, 31, 32, 33, 64, 100, 512, 768, 1000} {
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i] = int8(rng.IntN(256) - 128)
+			b[i] = int8(rng.IntN(256) - 128)
+		}
+		if n > 2 {
+			a[0], b[0], a[1], b[1] = -128, -128, 127, -128 // extremes
+		}
+		if got, want := dotInt8(a, b), dotInt8Go(a, b); got != want {
+			t.Errorf("n=%d: dotInt8 = %d, portable %d", n, got, want)
+		}
+	}
+}
+
+func TestQuantizeError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	const dim = 512
+	code, qc := make([]int8, dim), make([]int8, dim)
+	worst := 0.0
+	for range 200 {
+		v, q := unit(rng, dim), unit(rng, dim)
+		sv, sq := quantize(v, code), quantize(q, qc)
+		approx := float64(sv*sq) * float64(dotInt8(code, qc))
+		if e := math.Abs(approx - float64(vek32.Dot(v, q))); e > worst {
+			worst = e
+		}
+	}
+	if worst > 0.005 {
+		t.Errorf("worst int8 dot error %.5f over 200 pairs of 512-d unit vectors, want < 0.005", worst)
+	}
+	t.Logf("worst int8 dot error %.5f", worst)
+}
+
+func BenchmarkDot512(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const dim = 512
+	v, q := unit(rng, dim), unit(rng, dim)
+	cv, cq := make([]int8, dim), make([]int8, dim)
+	quantize(v, cv)
+	quantize(q, cq)
+	b.Run("int8", func(b *testing.B) {
+		var s int32
+		for b.Loop() {
+			s += dotInt8(cv, cq)
+		}
+		_ = s
+	})
+	b.Run("int8-go", func(b *testing.B) {
+		var s int32
+		for b.Loop() {
+			s += dotInt8Go(cv, cq)
+		}
+		_ = s
+	})
+	b.Run("float32-vek", func(b *testing.B) {
+		var s float32
+		for b.Loop() {
+			s += vek32.Dot(v, q)
+		}
+		_ = s
+	})
+}
