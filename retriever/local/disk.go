@@ -557,7 +557,7 @@ func loadRows(tx *bolt.Tx, t *table, lists bool) ([]int32, error) {
 		return nil, errors.New("missing buckets")
 	}
 	var assign []int32
-	var drop pageDropper
+	drop := newPageDropper(tx)
 	defer drop.flush()
 	c := cb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {

@@ -3,6 +3,7 @@ package local
 import (
 	"unsafe"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,10 +48,21 @@ func viewAs[T any](b []byte, n int) []T {
 // the values seen so far are not needed for now (madvise DONTNEED). They
 // leave this process's RSS and come back from the page cache if touched
 // again, so the map stays correct.
+//
+// Only values inside the file's map are considered: bbolt hands out values
+// of small (inline) buckets from copies on the Go heap, whose pages must
+// not be dropped.
 type pageDropper struct {
+	base, end    uintptr // the file's map
 	lo           *byte
 	loAddr, hiAd uintptr
 	seen         int
+}
+
+// newPageDropper returns a dropper for the values of tx's file.
+func newPageDropper(tx *bolt.Tx) pageDropper {
+	base := tx.DB().Info().Data
+	return pageDropper{base: base, end: base + uintptr(tx.Size())}
 }
 
 func (d *pageDropper) saw(v []byte) {
@@ -59,6 +71,9 @@ func (d *pageDropper) saw(v []byte) {
 	}
 	p := unsafe.SliceData(v)
 	a := uintptr(unsafe.Pointer(p))
+	if a < d.base || a+uintptr(len(v)) > d.end {
+		return
+	}
 	if d.lo == nil || a < d.loAddr {
 		d.lo, d.loAddr = p, a
 	}
@@ -79,5 +94,5 @@ func (d *pageDropper) flush() {
 	start := unsafe.Add(unsafe.Pointer(d.lo), -int(off))
 	n := (d.hiAd - d.loAddr + off + page - 1) &^ (page - 1)
 	_ = unix.Madvise(unsafe.Slice((*byte)(start), n), unix.MADV_DONTNEED)
-	*d = pageDropper{}
+	d.lo, d.loAddr, d.hiAd, d.seen = nil, 0, 0, 0
 }

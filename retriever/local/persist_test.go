@@ -167,7 +167,7 @@ func TestReaderNeverBuilds(t *testing.T) {
 // builds the index once, after its last write, not at each size step.
 func TestBulkLoadBuildsOnce(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := clusteredStore(t, dir, 30000, 16, BuildDelay(300*time.Millisecond))
+	s, _ := clusteredStore(t, dir, 30000, 16, BuildDelay(3*time.Second))
 	deadline := time.Now().Add(30 * time.Second)
 	for s.Index().Builds == 0 {
 		if time.Now().After(deadline) {

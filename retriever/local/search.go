@@ -186,7 +186,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 		if pb == nil {
 			return fmt.Errorf("index file has no payloads bucket")
 		}
-		var drop pageDropper
+		drop := newPageDropper(tx)
 		defer drop.flush()
 		return pb.ForEach(func(k, v []byte) error {
 			e, err := decodeFileEntry(v)
