@@ -37,6 +37,31 @@ type Payload struct {
 	TagSet    string    `json:"tag_set,omitempty"`
 	IndexedAt time.Time `json:"indexed_at"`
 	Model     string    `json:"model"` // embed.Model.ID()
+	// Text holds the lines of text read in the image (OCR), in reading
+	// order; empty when none were found or the image was not read.
+	Text []TextLine `json:"text,omitempty"`
+	// TextBy identifies the OCR engine and settings that produced Text;
+	// empty when the image was never read, so "read, no text" and
+	// "not read" differ.
+	TextBy string `json:"text_by,omitempty"`
+}
+
+// TextLine is one line of text read in an image.
+type TextLine struct {
+	Text       string  `json:"text"`
+	Confidence float32 `json:"confidence"` // 0–1
+	// Box is the line's quadrilateral in the original image's pixels
+	// (after EXIF orientation), clockwise from the top-left corner.
+	Box [4][2]int `json:"box"`
+}
+
+// TextSearcher is implemented by stores that keep a full-text index over
+// the records' Payload.Text. Callers discover it with a type assertion.
+type TextSearcher interface {
+	// SearchText returns up to k hits whose text matches query, best
+	// first; Hit.Score is the store's text relevance (higher is better,
+	// not a cosine). Filter applies as in Search, except MinScore.
+	SearchText(ctx context.Context, query string, k int, f Filter) ([]Hit, error)
 }
 
 // Record is one indexed image.
@@ -69,6 +94,7 @@ type FileEntry struct {
 	Size    int64
 	ModTime time.Time
 	TagSet  string // Payload.TagSet
+	TextBy  string // Payload.TextBy
 }
 
 // Collection describes the vectors a store holds. A store holds one model's
