@@ -244,7 +244,7 @@ func TestWatchCLI(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("rag-ingest -watch did not stop")
 	}
-	st, err := local.Open(store)
+	st, err := local.Open(store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

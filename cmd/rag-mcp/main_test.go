@@ -210,7 +210,7 @@ func TestServer(t *testing.T) {
 func TestStartupErrors(t *testing.T) {
 	bin, store, images := setup(t)
 	other := filepath.Join(t.TempDir(), "other")
-	st, err := local.Open(other)
+	st, err := local.Open(other, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

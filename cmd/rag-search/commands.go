@@ -469,7 +469,7 @@ func (c *common) standalone(ctx context.Context, e *env, refs []tools.ImageRef, 
 	if needIndex {
 		m, st, err = c.openIndexAndModel(ctx, e)
 	} else {
-		st = local.OpenMemory()
+		st = local.OpenMemory(nil)
 		if m, err = c.openModel(ctx, e, nil); err != nil {
 			st.Close()
 		}

@@ -71,7 +71,7 @@ func buildFixture(ctx context.Context, m toolstest.Encoder, base string) (*fixtu
 	}
 	st.Close()
 	for dir, model := range map[string]string{f.empty: m.ID(), f.wrong: "other-model"} {
-		st, err := local.Open(dir)
+		st, err := local.Open(dir, nil)
 		if err != nil {
 			return nil, err
 		}

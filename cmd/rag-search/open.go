@@ -149,7 +149,7 @@ func (c *common) encodeDir(ctx context.Context, e *env, m *embed.Model, dir stri
 	if err != nil {
 		return nil, fileErr("folder %s: %v", dir, err)
 	}
-	st := local.OpenMemory()
+	st := local.OpenMemory(nil)
 	sum, err := ingest.Run(ctx, m, st, ingest.Options{Paths: []string{abs}, Progress: progress.Writer(c.progress(e))})
 	if err != nil {
 		st.Close()

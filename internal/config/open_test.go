@@ -36,7 +36,7 @@ func TestUseIndexModel(t *testing.T) {
 			if err := c.Resolve(fs); err != nil {
 				t.Fatal(err)
 			}
-			st := local.OpenMemory()
+			st := local.OpenMemory(nil)
 			defer st.Close()
 			if tt.indexed != "" {
 				if err := st.Ensure(ctx, retriever.Collection{Model: tt.indexed, Dim: 4}); err != nil {

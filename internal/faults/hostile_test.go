@@ -251,7 +251,7 @@ func TestHostileFolder(t *testing.T) {
 
 	// Thumbnails of every indexed file, through the roots the index gives.
 	m := toolstest.Model(t)
-	st, err := local.Open(store, local.ReadOnly())
+	st, err := local.Open(store, &local.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestHostileFolder(t *testing.T) {
 // indexedPaths returns the paths the index at store holds.
 func indexedPaths(t *testing.T, store string) map[string]bool {
 	t.Helper()
-	st, err := local.Open(store, local.ReadOnly())
+	st, err := local.Open(store, &local.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestSignalsEndCommands(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		store := filepath.Join(base, "index-"+strconv.Itoa(int(sig)))
 		written := func(string) bool {
-			st, err := local.Open(store, local.ReadOnly())
+			st, err := local.Open(store, &local.Options{ReadOnly: true})
 			if err != nil {
 				return false
 			}

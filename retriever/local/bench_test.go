@@ -66,7 +66,7 @@ func BenchmarkSearch(b *testing.B) {
 				ctx := b.Context()
 				rng := rand.New(rand.NewPCG(uint64(n), 1))
 				vecs := benchVectors(kind, n, rng)
-				s := OpenMemory(BuildDelay(time.Hour))
+				s := OpenMemory(&Options{BuildDelay: time.Hour})
 				defer s.Close()
 				if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: benchDim}); err != nil {
 					b.Fatal(err)
@@ -145,7 +145,7 @@ func BenchmarkOpen(b *testing.B) {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			ctx := b.Context()
 			dir := b.TempDir()
-			s, err := Open(dir, BuildDelay(time.Hour))
+			s, err := Open(dir, &Options{BuildDelay: time.Hour})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func BenchmarkOpen(b *testing.B) {
 			fi, _ := os.Stat(dir + "/" + dbName)
 			b.ResetTimer()
 			for b.Loop() {
-				s, err := Open(dir, ReadOnly())
+				s, err := Open(dir, &Options{ReadOnly: true})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,7 +14,7 @@ func TestCloseRacesWrites(t *testing.T) {
 	ctx := t.Context()
 	const dim = 8
 	for i := range 200 {
-		s := OpenMemory(ExactThreshold(4))
+		s := OpenMemory(&Options{ExactThreshold: 4})
 		if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
 			t.Fatal(err)
 		}

@@ -62,7 +62,7 @@ func TestMain(m *testing.M) {
 // land in builds and in the commits that persist them too.
 func crashChild(dir string) {
 	ctx := context.Background()
-	s, err := Open(dir, LockTimeout(10*time.Second), ExactThreshold(400), BuildDelay(time.Millisecond))
+	s, err := Open(dir, &Options{LockTimeout: 10 * time.Second, ExactThreshold: 400, BuildDelay: time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -169,7 +169,7 @@ func TestCrashSafety(t *testing.T) {
 func checkCrashed(t *testing.T, dir string, lastDone int) bool {
 	t.Helper()
 	ctx := t.Context()
-	s, err := Open(dir, LockTimeout(5*time.Second), ExactThreshold(-1))
+	s, err := Open(dir, &Options{LockTimeout: 5 * time.Second, ExactThreshold: -1})
 	if err != nil {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}

@@ -92,7 +92,7 @@ func copyFormat1(db *bolt.DB, dir string, c retriever.Collection) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ns, err := Open(dir, ExactThreshold(-1))
+	ns, err := Open(dir, &Options{ExactThreshold: -1})
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 func TestNonUTF8PathsSurviveReopen(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	s := mustOpen(t, dir)
+	s := mustOpen(t, dir, nil)
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: 8}); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestNonUTF8PathsSurviveReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2 := mustOpen(t, dir)
+	s2 := mustOpen(t, dir, nil)
 	got, err := s2.Get(ctx, []string{recs[0].ID, recs[1].ID, recs[2].ID})
 	if err != nil || len(got) != 3 {
 		t.Fatalf("Get = %d, %v", len(got), err)

@@ -24,10 +24,15 @@ import (
 
 // clusteredStore writes n clustered records of dimension dim into a writer
 // in dir, without building an index (the caller does).
-func clusteredStore(t *testing.T, dir string, n, dim int, opts ...Option) (*Store, []retriever.Record) {
+// opts' zero fields take the values below.
+func clusteredStore(t *testing.T, dir string, n, dim int, opts *Options) (*Store, []retriever.Record) {
 	t.Helper()
 	ctx := t.Context()
-	s := mustOpen(t, dir, append([]Option{ExactThreshold(5000), BuildDelay(time.Hour)}, opts...)...)
+	o := Options{ExactThreshold: 5000, BuildDelay: time.Hour}
+	if opts != nil && opts.BuildDelay != 0 {
+		o.BuildDelay = opts.BuildDelay
+	}
+	s := mustOpen(t, dir, &o)
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,7 @@ func hitIDs(t *testing.T, s *Store, q []float32) string {
 func TestIndexPersisted(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	w, recs := clusteredStore(t, dir, 20000, 32)
+	w, recs := clusteredStore(t, dir, 20000, 32, nil)
 	if err := w.BuildIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +87,8 @@ func TestIndexPersisted(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, opts := range [][]Option{{ReadOnly()}, {ReadOnly()}, {}} {
-		s := mustOpen(t, dir, append(opts, ExactThreshold(5000), BuildDelay(time.Millisecond))...)
+	for _, readOnly := range []bool{true, true, false} {
+		s := mustOpen(t, dir, &Options{ReadOnly: readOnly, ExactThreshold: 5000, BuildDelay: time.Millisecond})
 		got := s.Index()
 		if got.Kind != "ivf" || got.Lists != built.Lists || got.Probe != built.Probe || got.Builds != 0 {
 			t.Fatalf("opened index = %+v, want the persisted one %+v, loaded, not built", got, built)
@@ -116,8 +121,8 @@ func vecsOf(recs []retriever.Record) [][]float32 {
 func TestReaderNeverBuilds(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	w, recs := clusteredStore(t, dir, 12000, 32)
-	r := mustOpen(t, dir, ReadOnly(), ExactThreshold(5000), BuildDelay(time.Millisecond), RefreshInterval(10*time.Millisecond))
+	w, recs := clusteredStore(t, dir, 12000, 32, nil)
+	r := mustOpen(t, dir, &Options{ReadOnly: true, ExactThreshold: 5000, BuildDelay: time.Millisecond, RefreshInterval: 10 * time.Millisecond})
 	time.Sleep(50 * time.Millisecond)
 	if info := r.Index(); info.Kind != "flat" || info.Builds != 0 || info.Records != len(recs) {
 		t.Fatalf("reader before the writer built = %+v, want flat, no build", info)
@@ -167,7 +172,7 @@ func TestReaderNeverBuilds(t *testing.T) {
 // builds the index once, after its last write, not at each size step.
 func TestBulkLoadBuildsOnce(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := clusteredStore(t, dir, 30000, 16, BuildDelay(3*time.Second))
+	s, _ := clusteredStore(t, dir, 30000, 16, &Options{BuildDelay: 3 * time.Second})
 	deadline := time.Now().Add(30 * time.Second)
 	for s.Index().Builds == 0 {
 		if time.Now().After(deadline) {
@@ -214,10 +219,10 @@ func TestUpgradeFormat1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir, ReadOnly()); err == nil || !strings.Contains(err.Error(), "rag-ingest") {
+	if _, err := Open(dir, &Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "rag-ingest") {
 		t.Fatalf("read-only open of a format-1 index = %v, want an error saying to run rag-ingest", err)
 	}
-	s := mustOpen(t, dir)
+	s := mustOpen(t, dir, nil)
 	if n, _ := s.Count(ctx); n != 49 {
 		t.Fatalf("upgraded index holds %d records, want 49 (one per path)", n)
 	}
@@ -237,7 +242,7 @@ func TestUpgradeFormat1(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, migrateDir)); !os.IsNotExist(err) {
 		t.Errorf("upgrade left %s behind: %v", migrateDir, err)
 	}
-	r := mustOpen(t, dir, ReadOnly())
+	r := mustOpen(t, dir, &Options{ReadOnly: true})
 	if n, _ := r.Count(ctx); n != 49 {
 		t.Fatalf("reader of the upgraded index: %d records", n)
 	}
@@ -294,7 +299,7 @@ func TestMemoryWhileGrowing(t *testing.T) {
 			}
 		}
 	}()
-	s := mustOpen(t, dir, ExactThreshold(20000), BuildDelay(time.Hour))
+	s := mustOpen(t, dir, &Options{ExactThreshold: 20000, BuildDelay: time.Hour})
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +337,7 @@ func TestMemoryWhileGrowing(t *testing.T) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	a0, f0 := rss(t)
-	r := mustOpen(t, dir, ReadOnly())
+	r := mustOpen(t, dir, &Options{ReadOnly: true})
 	runtime.GC()
 	a1, f1 := rss(t)
 	opened := a1 + f1 - a0 - f0

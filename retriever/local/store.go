@@ -41,9 +41,37 @@ var ErrLocked = errors.New("index is locked by another process")
 // ErrReadOnly is returned by writes to a store opened with ReadOnly.
 var ErrReadOnly = errors.New("index is open read-only")
 
-// Option configures Open.
-type Option func(*options)
+// Options configures Open and OpenMemory. The zero value (or a nil
+// *Options) gives the Default… values above.
+type Options struct {
+	// ReadOnly opens the index for reading. A read-only store does not
+	// take the writer lock, so rag-search and rag-mcp can read while
+	// rag-ingest writes: it loads the committed state, then applies the
+	// writer's later commits when the file changes (checked at most every
+	// RefreshInterval). It never builds an index: it uses the one the
+	// writer persisted, or scans every row until there is one.
+	ReadOnly bool
+	// LockTimeout is how long Open waits for another writer to finish
+	// before failing with ErrLocked; 0 means DefaultLockTimeout.
+	LockTimeout time.Duration
+	// ExactThreshold is the number of records above which a writer builds
+	// the approximate IVF index; 0 means DefaultExactThreshold, a negative
+	// value never builds one.
+	ExactThreshold int
+	// TargetRecall is the recall@10 the IVF index is calibrated to; 0
+	// means DefaultTargetRecall.
+	TargetRecall float64
+	// RefreshInterval is how often a read-only store checks the file for
+	// commits by a writer; 0 means DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// BuildDelay is how long a writer waits after its last write before it
+	// builds or rebuilds the index in the background, so a bulk load
+	// builds once, at its end; 0 means DefaultBuildDelay. BuildIndex
+	// builds at once.
+	BuildDelay time.Duration
+}
 
+// options are Options with the defaults filled in.
 type options struct {
 	readOnly     bool
 	lockTimeout  time.Duration
@@ -54,36 +82,29 @@ type options struct {
 	buildDelay   time.Duration
 }
 
-// ReadOnly opens the index for reading. A read-only store does not take the
-// writer lock, so rag-search and rag-mcp can read while rag-ingest writes: it
-// loads the committed state, then applies the writer's later commits when
-// the file changes (checked at most every RefreshInterval). It never builds
-// an index: it uses the one the writer persisted, or scans every row until
-// there is one.
-func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
-
-// LockTimeout sets how long Open waits for another writer to finish before
-// failing with ErrLocked (default DefaultLockTimeout).
-func LockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
-
-// ExactThreshold sets the number of records above which a writer builds the
-// approximate IVF index (default DefaultExactThreshold). A negative value
-// never builds one.
-func ExactThreshold(n int) Option { return func(o *options) { o.threshold = n } }
-
-// TargetRecall sets the recall@10 the IVF index is calibrated to
-// (default DefaultTargetRecall).
-func TargetRecall(r float64) Option { return func(o *options) { o.targetRecall = r } }
-
-// RefreshInterval sets how often a read-only store checks the file for
-// commits by a writer (default DefaultRefreshInterval).
-func RefreshInterval(d time.Duration) Option { return func(o *options) { o.refresh = d } }
-
-// BuildDelay sets how long a writer waits after its last write before it
-// builds or rebuilds the index in the background (default
-// DefaultBuildDelay), so a bulk load builds once, at its end. BuildIndex
-// builds at once.
-func BuildDelay(d time.Duration) Option { return func(o *options) { o.buildDelay = d } }
+func (o *Options) resolve() options {
+	if o == nil {
+		o = &Options{}
+	}
+	r := options{readOnly: o.ReadOnly, lockTimeout: o.LockTimeout, busyTimeout: defaultBusyTimeout,
+		threshold: o.ExactThreshold, targetRecall: o.TargetRecall, refresh: o.RefreshInterval, buildDelay: o.BuildDelay}
+	if r.lockTimeout == 0 {
+		r.lockTimeout = DefaultLockTimeout
+	}
+	if r.threshold == 0 {
+		r.threshold = DefaultExactThreshold
+	}
+	if r.targetRecall == 0 {
+		r.targetRecall = DefaultTargetRecall
+	}
+	if r.refresh == 0 {
+		r.refresh = DefaultRefreshInterval
+	}
+	if r.buildDelay == 0 {
+		r.buildDelay = DefaultBuildDelay
+	}
+	return r
+}
 
 // Store is the embedded index. It is safe for concurrent use.
 type Store struct {
@@ -120,12 +141,7 @@ type Store struct {
 	openErr error // OpenMemory's failure, returned by every call
 }
 
-func newStore(dir string, opts []Option) *Store {
-	o := options{lockTimeout: DefaultLockTimeout, busyTimeout: defaultBusyTimeout, threshold: DefaultExactThreshold,
-		targetRecall: DefaultTargetRecall, refresh: DefaultRefreshInterval, buildDelay: DefaultBuildDelay}
-	for _, f := range opts {
-		f(&o)
-	}
+func newStore(dir string, o options) *Store {
 	s := &Store{dir: dir, opt: o, path: filepath.Join(dir, dbName)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
@@ -134,9 +150,12 @@ func newStore(dir string, opts []Option) *Store {
 // OpenMemory returns a store for searching a folder that was never indexed:
 // it behaves as an opened store, keeps its file in a temporary directory
 // (written without fsync) and removes it on Close.
-func OpenMemory(opts ...Option) *Store {
+// Options.ReadOnly is ignored.
+func OpenMemory(opts *Options) *Store {
 	dir, err := os.MkdirTemp("", "cliprag-mem-")
-	s := newStore(dir, append(opts[:len(opts):len(opts)], func(o *options) { o.readOnly = false }))
+	o := opts.resolve()
+	o.readOnly = false
+	s := newStore(dir, o)
 	s.temp = true
 	if err != nil {
 		s.openErr = fmt.Errorf("in-memory index: %w", err)
@@ -149,11 +168,12 @@ func OpenMemory(opts ...Option) *Store {
 	return s
 }
 
-// Open opens (creating if needed) the index in dir. Without ReadOnly, it
+// Open opens (creating if needed) the index in dir; opts may be nil.
+// Without Options.ReadOnly, it
 // takes the writer lock: a second writer waits LockTimeout, then fails with
 // an error wrapping ErrLocked that names the process holding it. A writer
 // upgrades an index of an older format in place.
-func Open(dir string, opts ...Option) (*Store, error) {
+func Open(dir string, opts *Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("local store: empty directory")
 	}
@@ -161,7 +181,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
 	}
-	s := newStore(abs, opts)
+	s := newStore(abs, opts.resolve())
 	if !s.opt.readOnly {
 		if err := os.MkdirAll(abs, 0o755); err != nil {
 			return nil, fmt.Errorf("create index directory: %w", err)

@@ -21,7 +21,7 @@ import (
 
 func TestConformanceDisk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) retriever.Store {
-		s, err := Open(t.TempDir())
+		s, err := Open(t.TempDir(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +30,7 @@ func TestConformanceDisk(t *testing.T) {
 }
 
 func TestConformanceMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) retriever.Store { return OpenMemory() })
+	storetest.Run(t, func(t *testing.T) retriever.Store { return OpenMemory(nil) })
 }
 
 const testModel = "test/model"
@@ -64,9 +64,9 @@ func testRecords(seed uint64, from, n, dim int) []retriever.Record {
 	return recs
 }
 
-func mustOpen(t *testing.T, dir string, opts ...Option) *Store {
+func mustOpen(t *testing.T, dir string, opts *Options) *Store {
 	t.Helper()
-	s, err := Open(dir, opts...)
+	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
@@ -77,7 +77,7 @@ func mustOpen(t *testing.T, dir string, opts ...Option) *Store {
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	s := mustOpen(t, dir)
+	s := mustOpen(t, dir, nil)
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: 24}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Error("Count on a closed store succeeded")
 	}
 
-	s2 := mustOpen(t, dir)
+	s2 := mustOpen(t, dir, nil)
 	c, err := s2.Collection(ctx)
 	if err != nil || c != (retriever.Collection{Model: testModel, Dim: 24}) {
 		t.Fatalf("Collection after reopen = %+v, %v", c, err)
@@ -128,7 +128,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 func TestInvalidInput(t *testing.T) {
 	ctx := t.Context()
-	s := OpenMemory()
+	s := OpenMemory(nil)
 	t.Cleanup(func() { s.Close() })
 	if err := s.Upsert(ctx, testRecords(1, 0, 1, 8)); !errors.Is(err, retriever.ErrNotFound) {
 		t.Errorf("Upsert before Ensure = %v, want ErrNotFound", err)
@@ -186,9 +186,9 @@ func TestInvalidInput(t *testing.T) {
 
 func TestSecondWriterGetsClearError(t *testing.T) {
 	dir := t.TempDir()
-	mustOpen(t, dir)
+	mustOpen(t, dir, nil)
 	start := time.Now()
-	_, err := Open(dir, LockTimeout(200*time.Millisecond))
+	_, err := Open(dir, &Options{LockTimeout: 200 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second writer Open = %v, want ErrLocked", err)
 	}
@@ -206,10 +206,10 @@ func TestSecondWriterGetsClearError(t *testing.T) {
 func TestReadOnlyWhileWriting(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	if _, err := Open(filepath.Join(dir, "missing"), ReadOnly()); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := Open(filepath.Join(dir, "missing"), &Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("read-only Open of a missing index = %v, want fs.ErrNotExist", err)
 	}
-	w := mustOpen(t, dir)
+	w := mustOpen(t, dir, nil)
 	if err := w.Ensure(ctx, retriever.Collection{Model: testModel, Dim: 16}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +217,8 @@ func TestReadOnlyWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The writer is still open: readers get in anyway.
-	r := mustOpen(t, dir, ReadOnly(), RefreshInterval(20*time.Millisecond))
-	r2 := mustOpen(t, dir, ReadOnly())
+	r := mustOpen(t, dir, &Options{ReadOnly: true, RefreshInterval: 20 * time.Millisecond})
+	r2 := mustOpen(t, dir, &Options{ReadOnly: true})
 	for _, s := range []*Store{r, r2} {
 		if n, err := s.Count(ctx); err != nil || n != 100 {
 			t.Fatalf("reader Count = %d, %v; want 100", n, err)
@@ -294,9 +294,9 @@ func TestIVFRecallAndFilters(t *testing.T) {
 	const n, dim = 30000, 48
 	rng := rand.New(rand.NewPCG(9, 9))
 	vecs := clustered(rng, n, 200, dim, 1.0)
-	s := OpenMemory(ExactThreshold(5000), BuildDelay(time.Hour))
+	s := OpenMemory(&Options{ExactThreshold: 5000, BuildDelay: time.Hour})
 	t.Cleanup(func() { s.Close() })
-	ex := OpenMemory(ExactThreshold(-1))
+	ex := OpenMemory(&Options{ExactThreshold: -1})
 	t.Cleanup(func() { ex.Close() })
 	for _, st := range []*Store{s, ex} {
 		if err := st.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
@@ -463,7 +463,7 @@ func checkLists(t *testing.T, s *Store) {
 func TestIVFBuildDuringWrites(t *testing.T) {
 	ctx := t.Context()
 	const dim = 32
-	s := OpenMemory(ExactThreshold(2000), BuildDelay(time.Millisecond))
+	s := OpenMemory(&Options{ExactThreshold: 2000, BuildDelay: time.Millisecond})
 	t.Cleanup(func() { s.Close() })
 	if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: dim}); err != nil {
 		t.Fatal(err)
@@ -494,7 +494,7 @@ var _ retriever.Store = (*Store)(nil)
 
 func ExampleOpenMemory() {
 	ctx := context.Background()
-	s := OpenMemory()
+	s := OpenMemory(nil)
 	defer s.Close()
 	if err := s.Ensure(ctx, retriever.Collection{Model: "example", Dim: 2}); err != nil {
 		panic(err)

@@ -96,8 +96,8 @@ type Options struct {
 	// ReadOnly opens an embedded store without taking its writer lock, so
 	// that searches run while rag-ingest writes. Qdrant ignores it.
 	ReadOnly bool
-	// Local are extra options for the embedded store.
-	Local []local.Option
+	// Local configures the embedded store (ReadOnly above is added to it).
+	Local local.Options
 }
 
 // DefaultCollection is the Qdrant collection used when the spec names none.
@@ -224,11 +224,9 @@ func Open(ctx context.Context, spec string, opts Options) (retriever.Store, erro
 func OpenSpec(ctx context.Context, s Spec, opts Options) (retriever.Store, error) {
 	switch s.Kind {
 	case Local:
-		lopts := append([]local.Option(nil), opts.Local...)
-		if opts.ReadOnly {
-			lopts = append(lopts, local.ReadOnly())
-		}
-		st, err := local.Open(s.Dir, lopts...)
+		lopts := opts.Local
+		lopts.ReadOnly = lopts.ReadOnly || opts.ReadOnly
+		st, err := local.Open(s.Dir, &lopts)
 		if err != nil {
 			return nil, fmt.Errorf("open index %s: %w", s.Dir, err)
 		}

@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) retriever.Store {
-//			s, err := local.Open(t.TempDir())
+//			s, err := local.Open(t.TempDir(), nil)
 //			if err != nil {
 //				t.Fatal(err)
 //			}

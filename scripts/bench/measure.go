@@ -378,7 +378,7 @@ func cmdIngest(args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	s, err := local.Open(tmp)
+	s, err := local.Open(tmp, nil)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func BenchmarkRun(b *testing.B) {
 			indexed := 0
 			for b.Loop() {
 				b.StopTimer()
-				s, err := local.Open(b.TempDir())
+				s, err := local.Open(b.TempDir(), nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -34,7 +34,7 @@ func drawSet(t testing.TB, dir string, n int, seed int64) []toolstest.Image {
 
 func openStore(t testing.TB, dir string) *local.Store {
 	t.Helper()
-	s, err := local.Open(dir)
+	s, err := local.Open(dir, nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -405,7 +405,7 @@ func TestChildIngest(t *testing.T) {
 	ctx, stop := signalContext()
 	defer stop()
 	m := toolstest.Model(t)
-	s, err := local.Open(os.Getenv("CHILD_STORE"))
+	s, err := local.Open(os.Getenv("CHILD_STORE"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestReindexKilledAtEveryWrite(t *testing.T) {
 
 	// The index before the change, as a template.
 	tmpl := t.TempDir()
-	ts, err := local.Open(tmpl)
+	ts, err := local.Open(tmpl, nil)
 	must(t, err)
 	if _, err := ingest.Run(ctx, m, ts, ingest.Options{Paths: []string{dir}}); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestChildReindex(t *testing.T) {
 		must(t, err)
 		s = qs
 	} else {
-		ls, err := local.Open(os.Getenv("CHILD_STORE"))
+		ls, err := local.Open(os.Getenv("CHILD_STORE"), nil)
 		must(t, err)
 		s = &killAfterWrite{Store: ls, wrote: wrote}
 	}

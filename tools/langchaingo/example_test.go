@@ -51,7 +51,7 @@ func ExampleNewRetriever() {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	store := local.OpenMemory()
+	store := local.OpenMemory(nil)
 	defer store.Close()
 	if _, err := ingest.Run(ctx, m, store, ingest.Options{Paths: []string{dir}}); err != nil {
 		log.Fatal(err)

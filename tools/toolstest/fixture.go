@@ -95,7 +95,7 @@ func Mixed(t testing.TB) *Fixture {
 // it, and checks that want images were indexed and none failed. The
 // caller closes the store.
 func Index(ctx context.Context, m Encoder, dir string, opts ingest.Options, want int) (*local.Store, error) {
-	st, err := local.Open(dir)
+	st, err := local.Open(dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
