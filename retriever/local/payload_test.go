@@ -1,6 +1,9 @@
 package local
 
 import (
+	"encoding/binary"
+	"math"
+	"reflect"
 	"testing"
 
 	"github.com/cliprag/cliprag/retriever"
@@ -55,5 +58,55 @@ func TestNonUTF8PathsSurviveReopen(t *testing.T) {
 	hits, err := s2.Search(ctx, recs[1].Vector, 3, retriever.Filter{FolderPrefix: "/img/\xff"})
 	if err != nil || len(hits) != 1 || hits[0].ID != recs[1].ID {
 		t.Fatalf("search in a non-UTF-8 folder after reopen = %+v, %v", hits, err)
+	}
+}
+
+// TestPayloadVersion1: a payload written before OCR (version 1: no text
+// by, no text) still decodes, as a record never read for text.
+func TestPayloadVersion1(t *testing.T) {
+	p := retriever.Payload{Path: "/a/b.jpg", SHA256: "ab", Format: "jpeg", Folder: "/a", Model: "m", TagSet: "ts",
+		Size: 42, Width: 3, Height: 4, Tags: []retriever.Tag{{Label: "cat", Score: 0.5}}}
+	// encodePayload as it was at version 1.
+	b := []byte{1}
+	b = binary.LittleEndian.AppendUint32(b, 7)
+	for _, s := range []string{"id1", p.Path, p.SHA256, p.Format, p.Folder, p.Model, p.TagSet} {
+		b = appendString(b, s)
+	}
+	b = binary.AppendVarint(b, p.Size)
+	b = appendTime(b, p.ModTime)
+	b = appendTime(b, p.IndexedAt)
+	b = binary.AppendVarint(b, int64(p.Width))
+	b = binary.AppendVarint(b, int64(p.Height))
+	b = binary.AppendUvarint(b, 1)
+	b = appendString(b, "cat")
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(0.5))
+
+	stamp, id, got, err := decodePayload(b)
+	if err != nil || stamp != 7 || id != "id1" {
+		t.Fatalf("decode v1 = stamp %d id %q err %v", stamp, id, err)
+	}
+	got.ModTime, got.IndexedAt = p.ModTime, p.IndexedAt
+	if !reflect.DeepEqual(got, p) {
+		t.Errorf("v1 payload:\n got %+v\nwant %+v", got, p)
+	}
+	e, err := decodeFileEntry(b)
+	if err != nil || e.ID != "id1" || e.Path != p.Path || e.TagSet != "ts" || e.TextBy != "" || e.Size != 42 {
+		t.Errorf("v1 file entry = %+v, %v", e, err)
+	}
+}
+
+// TestPayloadCorrupt: truncated or inflated payloads are errors, not panics
+// or huge allocations.
+func TestPayloadCorrupt(t *testing.T) {
+	p := retriever.Payload{Path: "/a.png", TextBy: "ocr", Text: []retriever.TextLine{{Text: "hello", Confidence: 0.5, Box: [4][2]int{{1, 2}, {3, 4}, {5, 6}, {7, 8}}}}}
+	b := encodePayload(nil, 1, "id", &p)
+	for n := range len(b) {
+		if _, _, _, err := decodePayload(b[:n]); err == nil {
+			t.Errorf("decode of %d of %d bytes: no error", n, len(b))
+		}
+	}
+	_, _, got, err := decodePayload(b)
+	if err != nil || !reflect.DeepEqual(got.Text, p.Text) || got.TextBy != "ocr" {
+		t.Errorf("decode = %+v, %v", got, err)
 	}
 }

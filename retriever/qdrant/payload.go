@@ -35,8 +35,11 @@ const (
 	fIndexedAt = "indexed_at"
 	fModel     = "model"
 	fTagSet    = "tag_set"
-	fPathRaw   = "path_raw"   // base64 of Path's bytes when Path is not UTF-8
-	fFolderRaw = "folder_raw" // the same for Folder
+	fPathRaw   = "path_raw"    // base64 of Path's bytes when Path is not UTF-8
+	fFolderRaw = "folder_raw"  // the same for Folder
+	fText      = "text"        // the lines read in the image: {text, confidence, box: [[x, y] ×4]}
+	fTextLine  = "text[].text" // key path of the lines' text, for the full-text index and filters
+	fTextBy    = "text_by"
 )
 
 // ancestors returns folder and every folder above it, cleaned:
@@ -116,6 +119,19 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 	if p.TagSet != "" {
 		payload[fTagSet] = qc.NewValueString(p.TagSet)
 	}
+	if p.TextBy != "" {
+		if err := checkUTF8(r.ID, fTextBy, p.TextBy); err != nil {
+			return nil, err
+		}
+		payload[fTextBy] = qc.NewValueString(p.TextBy)
+	}
+	if len(p.Text) > 0 {
+		lines, err := textValue(r.ID, p.Text)
+		if err != nil {
+			return nil, err
+		}
+		payload[fText] = lines
+	}
 	if pathRaw != nil {
 		payload[fPathRaw] = qc.NewValueString(base64.StdEncoding.EncodeToString(pathRaw))
 	}
@@ -127,6 +143,50 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 		Vectors: qc.NewVectorsDense(r.Vector),
 		Payload: payload,
 	}, nil
+}
+
+// textValue encodes OCR lines as a list of {text, confidence, box}.
+func textValue(id string, text []retriever.TextLine) (*qc.Value, error) {
+	lines := make([]*qc.Value, len(text))
+	for i, l := range text {
+		if err := checkUTF8(id, "text", l.Text); err != nil {
+			return nil, err
+		}
+		box := make([]*qc.Value, len(l.Box))
+		for j, pt := range l.Box {
+			box[j] = qc.NewValueFromList(qc.NewValueInt(int64(pt[0])), qc.NewValueInt(int64(pt[1])))
+		}
+		lines[i] = qc.NewValueFromFields(map[string]*qc.Value{
+			"text":       qc.NewValueString(l.Text),
+			"confidence": qc.NewValueDouble(float64(l.Confidence)),
+			"box":        qc.NewValueFromList(box...),
+		})
+	}
+	return qc.NewValueFromList(lines...), nil
+}
+
+// textLines decodes textValue's output; malformed entries decode as far
+// as they go.
+func textLines(v *qc.Value) []retriever.TextLine {
+	vals := v.GetListValue().GetValues()
+	if len(vals) == 0 {
+		return nil
+	}
+	out := make([]retriever.TextLine, len(vals))
+	for i, lv := range vals {
+		f := lv.GetStructValue().GetFields()
+		out[i].Text = f["text"].GetStringValue()
+		out[i].Confidence = float32(numValue(f["confidence"]))
+		for j, pv := range f["box"].GetListValue().GetValues() {
+			if j >= len(out[i].Box) {
+				break
+			}
+			if xy := pv.GetListValue().GetValues(); len(xy) == 2 {
+				out[i].Box[j] = [2]int{int(intValue(xy[0])), int(intValue(xy[1]))}
+			}
+		}
+	}
+	return out
 }
 
 // formatTime encodes t as RFC 3339 in UTC with nanoseconds; the zero time
@@ -164,6 +224,8 @@ func fromPayload(m map[string]*qc.Value) retriever.Payload {
 		IndexedAt: parseTime(m[fIndexedAt].GetStringValue()),
 		Model:     m[fModel].GetStringValue(),
 		TagSet:    m[fTagSet].GetStringValue(),
+		TextBy:    m[fTextBy].GetStringValue(),
+		Text:      textLines(m[fText]),
 	}
 	for _, v := range m[fTags].GetListValue().GetValues() {
 		f := v.GetStructValue().GetFields()

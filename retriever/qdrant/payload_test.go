@@ -73,6 +73,14 @@ func TestPayloadRoundTrip(t *testing.T) {
 			IndexedAt: time.Date(2024, 5, 6, 7, 8, 9, 1000, time.UTC), Model: "openai/clip-vit-base-patch32",
 			TagSet: "0123456789abcdef",
 		}},
+		{"text", retriever.Payload{
+			Path: "/img/fig.png", Model: "m", TextBy: "ocr/v4",
+			Text: []retriever.TextLine{
+				{Text: "断裂体系叠合图", Confidence: 0.96875, Box: [4][2]int{{10, 5}, {300, 6}, {300, 40}, {10, 39}}},
+				{Text: "Fault system overlay map", Confidence: 0.5, Box: [4][2]int{{-3, 50}, {290, 50}, {290, 80}, {-3, 80}}},
+			},
+		}},
+		{"read, no text", retriever.Payload{Path: "/img/photo.jpg", TextBy: "ocr/v4"}},
 		{"zero", retriever.Payload{}},
 	}
 	for _, tc := range tests {

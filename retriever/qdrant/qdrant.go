@@ -742,7 +742,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 				CollectionName: s.cfg.Collection,
 				Offset:         offset,
 				Limit:          qc.PtrOf(uint32(scrollPage)),
-				WithPayload:    qc.NewWithPayloadInclude(fPath, fPathRaw, fSHA256, fSize, fModTime, fTagSet),
+				WithPayload:    qc.NewWithPayloadInclude(fPath, fPathRaw, fSHA256, fSize, fModTime, fTagSet, fTextBy),
 				WithVectors:    qc.NewWithVectors(false),
 			})
 			return err
@@ -759,6 +759,7 @@ func (s *Store) Files(ctx context.Context, fn func(retriever.FileEntry) error) e
 				Size:    intValue(m[fSize]),
 				ModTime: parseTime(m[fModTime].GetStringValue()),
 				TagSet:  m[fTagSet].GetStringValue(),
+				TextBy:  m[fTextBy].GetStringValue(),
 			})
 			if err != nil {
 				return err

@@ -66,6 +66,9 @@ const Dim = 16
 // Model is the model id of the suite's collections.
 const Model = "storetest/model-a"
 
+// TextBy is the Payload.TextBy of the suite's records that were read for text.
+const TextBy = "storetest/ocr-1"
+
 // scoreTol is how far a backend's score may be from the exact cosine.
 const scoreTol = 1e-4
 
@@ -167,6 +170,18 @@ func record(rng *rand.Rand, i int) retriever.Record {
 		IndexedAt: base.Add(time.Hour + time.Duration(i)*time.Microsecond),
 		TagSet:    tagSet(tags),
 		Model:     Model,
+	}
+	// A third of the records were read for text and hold lines, a third
+	// were read and hold none, a third were never read.
+	switch i % 3 {
+	case 0:
+		p.TextBy = TextBy
+		p.Text = []retriever.TextLine{
+			{Text: fmt.Sprintf("图%d 断裂体系", i), Confidence: 0.9375, Box: [4][2]int{{1, 2}, {300, 2}, {300, 40}, {1, 40}}},
+			{Text: fmt.Sprintf("Figure %d: fault system", i), Confidence: 0.5, Box: [4][2]int{{-1, 50}, {280, 51}, {281, 80}, {0, 79}}},
+		}
+	case 1:
+		p.TextBy = TextBy
 	}
 	return retriever.Record{ID: retriever.RecordID(sha, Model), Vector: unitVector(rng, Dim), Payload: p}
 }
@@ -742,8 +757,8 @@ func testFiles(t *testing.T, s retriever.Store) {
 		if !ok {
 			t.Fatalf("Files did not list %s", r.ID)
 		}
-		if e.Path != r.Payload.Path || e.SHA256 != r.Payload.SHA256 || e.Size != r.Payload.Size || !e.ModTime.Equal(r.Payload.ModTime) || e.TagSet != r.Payload.TagSet {
-			t.Errorf("FileEntry %+v, want path %s sha %s size %d mtime %s tag set %q", e, r.Payload.Path, r.Payload.SHA256, r.Payload.Size, r.Payload.ModTime, r.Payload.TagSet)
+		if e.Path != r.Payload.Path || e.SHA256 != r.Payload.SHA256 || e.Size != r.Payload.Size || !e.ModTime.Equal(r.Payload.ModTime) || e.TagSet != r.Payload.TagSet || e.TextBy != r.Payload.TextBy {
+			t.Errorf("FileEntry %+v, want path %s sha %s size %d mtime %s tag set %q text by %q", e, r.Payload.Path, r.Payload.SHA256, r.Payload.Size, r.Payload.ModTime, r.Payload.TagSet, r.Payload.TextBy)
 		}
 	}
 	// fn's error stops the listing and comes back.
@@ -828,6 +843,9 @@ func checkPayload(t *testing.T, got, want retriever.Payload) {
 	if len(g.Tags) == 0 && len(w.Tags) == 0 {
 		g.Tags, w.Tags = nil, nil
 	}
+	if len(g.Text) == 0 && len(w.Text) == 0 {
+		g.Text, w.Text = nil, nil
+	}
 	if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
 		t.Errorf("payload round trip:\n got %+v\nwant %+v", g, w)
 	}
@@ -845,6 +863,13 @@ func testPayloadRoundTrip(t *testing.T, s retriever.Store) {
 	recs[2].Payload.Tags = []retriever.Tag{{Label: "zero", Score: 0}, {Label: "one", Score: 1}, {Label: "multi word label", Score: 0.333}}
 	recs[3].Payload.ModTime = time.Date(1999, 12, 31, 23, 59, 59, 999999000, zone)
 	recs[4].Payload.IndexedAt = time.Date(2107, 1, 2, 3, 4, 5, 6000, time.UTC)
+	// Text: full-width and astral characters, an empty line, confidence
+	// 0 and 1, a box with negative and large coordinates.
+	recs[5].Payload.TextBy = "other-ocr/v2 det=960"
+	recs[5].Payload.Text = []retriever.TextLine{
+		{Text: "ＦＵＬＬ　ｗｉｄｔｈ １２３ 𝔘𝔫𝔦 😀", Confidence: 1, Box: [4][2]int{{-5, -6}, {70000, 0}, {70000, 123456}, {0, 123456}}},
+		{Text: "", Confidence: 0},
+	}
 	upsert(t, s, recs)
 	ids := make([]string, len(recs))
 	for i, r := range recs {
@@ -863,6 +888,11 @@ func testPayloadRoundTrip(t *testing.T, s retriever.Store) {
 		t.Fatalf("search in a unicode folder = %+v, want %s", hits, recs[1].ID)
 	}
 	checkPayload(t, hits[0].Payload, recs[1].Payload)
+	hits = search(t, s, recs[5].Vector, 1, retriever.Filter{})
+	if len(hits) != 1 || hits[0].ID != recs[5].ID {
+		t.Fatalf("search for record 5 = %+v, want %s", hits, recs[5].ID)
+	}
+	checkPayload(t, hits[0].Payload, recs[5].Payload)
 	hits = search(t, s, recs[2].Vector, 3, retriever.Filter{AllTags: []string{"multi word label", "zero"}})
 	if len(hits) != 1 || hits[0].ID != recs[2].ID {
 		t.Fatalf("search by tags with spaces = %+v, want %s", hits, recs[2].ID)

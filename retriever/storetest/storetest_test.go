@@ -113,7 +113,7 @@ func (s *naive) Files(_ context.Context, fn func(retriever.FileEntry) error) err
 	s.mu.RLock()
 	var es []retriever.FileEntry
 	for _, r := range s.recs {
-		es = append(es, retriever.FileEntry{ID: r.ID, Path: r.Payload.Path, SHA256: r.Payload.SHA256, Size: r.Payload.Size, ModTime: r.Payload.ModTime, TagSet: r.Payload.TagSet})
+		es = append(es, retriever.FileEntry{ID: r.ID, Path: r.Payload.Path, SHA256: r.Payload.SHA256, Size: r.Payload.Size, ModTime: r.Payload.ModTime, TagSet: r.Payload.TagSet, TextBy: r.Payload.TextBy})
 	}
 	s.mu.RUnlock()
 	for _, e := range es {
