@@ -46,7 +46,9 @@ if [ $# -gt 0 ]; then
 else
   for m in "${modules[@]}"; do (cd "$m" && go test -count=1 -timeout 20m ./...); done
 fi
-# The libjpeg-turbo decoder (build tag libjpeg, needs libjpeg62-turbo-dev or
+# The default build loads libturbojpeg (libturbojpeg0) at run time when it is
+# installed and tests image/jpeg as well (TestJPEGFallback). The linked
+# libjpeg-turbo decoder (build tag libjpeg, needs libjpeg62-turbo-dev or
 # libjpeg-turbo8-dev) is tested too when its headers are installed.
 if [ -f /usr/include/jpeglib.h ] || [ -f /usr/include/x86_64-linux-gnu/jpeglib.h ]; then
   go test -count=1 -tags libjpeg ./embed/preprocess/... ./tools/ingest/...

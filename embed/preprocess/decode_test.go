@@ -259,7 +259,7 @@ func TestScaledJPEGAccuracy(t *testing.T) {
 		}
 		want := p.Image(full)
 		mean, max := diffStats(t, got, want)
-		t.Logf("%v: scaled (ScaledJPEG=%v) vs full decode: mean|diff| %.5f max|diff| %.5f", mode, ScaledJPEG, mean, max)
+		t.Logf("%v: scaled (ScaledJPEG=%v) vs full decode: mean|diff| %.5f max|diff| %.5f", mode, ScaledJPEG(), mean, max)
 		if mean > 0.01 {
 			t.Errorf("%v: scaled decode mean|diff| %.5f, want ≤ 0.01", mode, mean)
 		}

@@ -106,29 +106,13 @@ import (
 	"unsafe"
 )
 
-// ScaledJPEG reports whether this build decodes JPEGs at a reduced DCT
-// scale. This file is the "libjpeg" build (cgo + libjpeg-turbo, enabled with
-// -tags libjpeg): JPEGs are decoded by libjpeg-turbo, the library Pillow
-// uses, with scale_num/8 chosen as the largest reduction that keeps the
-// shorter side ≥ DecodeOptions.MinSide.
-const ScaledJPEG = true
+// ScaledJPEG reports whether JPEGs are decoded at a reduced DCT scale.
+// This file is the "libjpeg" build (cgo + libjpeg-turbo linked at build
+// time, enabled with -tags libjpeg): always.
+func ScaledJPEG() bool { return true }
 
-// jpegScale returns the numerator n (of n/8) libjpeg-turbo should decode a
-// w×h JPEG at so that the shorter side stays ≥ minSide; 8 is full size.
-// Only 1/8, 1/4 and 1/2 are used: they have SIMD IDCTs, and a reduction
-// by less than half saves little time while costing accuracy.
-func jpegScale(w, h, minSide int) int {
-	if minSide <= 0 {
-		return 8
-	}
-	short := min(w, h)
-	for _, n := range []int{1, 2, 4} {
-		if (short*n+7)/8 >= minSide {
-			return n
-		}
-	}
-	return 8
-}
+// JPEGDecoder names the JPEG decoder this process uses.
+func JPEGDecoder() string { return "libjpeg-turbo (cgo, -tags libjpeg)" }
 
 // decodeJPEG decodes data (declared w×h) with libjpeg-turbo.
 func decodeJPEG(data []byte, w, h, minSide int) (image.Image, error) {
@@ -145,20 +129,7 @@ func decodeJPEG(data []byte, w, h, minSide int) (image.Image, error) {
 	if ow <= 0 || oh <= 0 {
 		return nil, fmt.Errorf("libjpeg: invalid output size %dx%d", ow, oh)
 	}
-	var img image.Image
-	var pix []uint8
-	var stride int
-	switch info.components {
-	case 1:
-		g := image.NewGray(image.Rect(0, 0, ow, oh))
-		img, pix, stride = g, g.Pix, g.Stride
-	case 4:
-		c := image.NewCMYK(image.Rect(0, 0, ow, oh))
-		img, pix, stride = c, c.Pix, c.Stride
-	default:
-		m := image.NewRGBA(image.Rect(0, 0, ow, oh))
-		img, pix, stride = m, m.Pix, m.Stride
-	}
+	img, pix, stride := jpegImage(int(info.components), ow, oh)
 	rc := C.cj_run(src, C.ulong(len(data)), C.int(num), &info, (*C.uchar)(unsafe.Pointer(&pix[0])), C.int(stride))
 	if rc == -2 {
 		return nil, fmt.Errorf("libjpeg: %s: %w", C.GoString(&info.msg[0]), io.ErrUnexpectedEOF)
@@ -167,11 +138,7 @@ func decodeJPEG(data []byte, w, h, minSide int) (image.Image, error) {
 		return nil, fmt.Errorf("libjpeg: %s", C.GoString(&info.msg[0]))
 	}
 	if info.components == 4 {
-		// Pillow reads CMYK JPEGs as "CMYK;I" (Adobe's inverted convention),
-		// as image/jpeg does.
-		for i := range pix {
-			pix[i] = 255 - pix[i]
-		}
+		invertCMYK(pix)
 	}
 	return img, nil
 }

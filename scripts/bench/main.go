@@ -48,12 +48,18 @@ type Result struct {
 	Time    time.Time          `json:"time"`
 }
 
-// build names the JPEG decoder this binary was built with.
+// build names the JPEG decoder this binary uses: "libjpeg" (linked,
+// -tags libjpeg), "default" (plain build; libturbojpeg loaded at run time)
+// or "default-go" (plain build decoding with image/jpeg: no libturbojpeg,
+// or BENCH_JPEG=go).
 func build() string {
-	if preprocess.ScaledJPEG {
+	switch {
+	case strings.Contains(preprocess.JPEGDecoder(), "cgo"):
 		return "libjpeg"
+	case preprocess.ScaledJPEG():
+		return "default"
 	}
-	return "default"
+	return "default-go"
 }
 
 // loadAvg returns the 1-minute load average, or -1 when unknown.
@@ -113,6 +119,9 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "usage: bench {%s} [flags]\n", strings.Join(names, "|"))
 		os.Exit(2)
+	}
+	if os.Getenv("BENCH_JPEG") == "go" {
+		preprocess.SetSystemJPEG(false)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
