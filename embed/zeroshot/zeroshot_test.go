@@ -18,6 +18,7 @@ func TestCosineAndSimilarity(t *testing.T) {
 		{"same", []float32{1, 2, 3}, []float32{2, 4, 6}, 1, 1},
 		{"opposite", []float32{1, 0}, []float32{-3, 0}, -1, 0},
 		{"orthogonal", []float32{1, 0}, []float32{0, 5}, 0, 0.5},
+		{"45 degrees", []float32{1, 0}, []float32{1, 1}, float32(math.Sqrt2 / 2), float32((math.Sqrt2/2 + 1) / 2)},
 		{"length mismatch", []float32{1, 0}, []float32{1, 0, 0}, 0, 0.5},
 		{"zero vector", []float32{0, 0}, []float32{1, 0}, 0, 0.5},
 		{"empty", nil, nil, 0, 0.5},
