@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cliprag/cliprag/embed/preprocess"
+	"github.com/cliprag/cliprag/embed/zeroshot"
 	"github.com/cliprag/cliprag/tools/ingest"
 )
 
@@ -106,7 +107,7 @@ func (f *Fake) EmbedTexts(ctx context.Context, texts []string) ([][]float32, err
 				}
 			}
 		}
-		normalize(v)
+		zeroshot.Normalize(v)
 		out[i] = v
 	}
 	return out, nil
@@ -138,7 +139,7 @@ func (f *Fake) EmbedPixels(ctx context.Context, pixels [][]float32) ([][]float32
 				v[nearestHue(h)]++
 			}
 		}
-		normalize(v)
+		zeroshot.Normalize(v)
 		out[i] = v
 	}
 	return out, nil
@@ -180,20 +181,6 @@ func nearestHue(h float64) int {
 		}
 	}
 	return best
-}
-
-func normalize(v []float32) {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
 }
 
 // ErrFake is an error tests make the fake return (via Fail).
