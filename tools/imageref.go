@@ -65,17 +65,8 @@ func isUUID(s string) bool {
 
 // resolve embeds the image ref names. field names the argument in errors.
 func (s *Service) resolve(ctx context.Context, field string, ref ImageRef) (resolved, error) {
-	set := 0
-	if ref.Path != "" { // a path is never trimmed: " a.png" is a file name
-		set++
-	}
-	for _, v := range []string{ref.ID, ref.DataURI, ref.URL} {
-		if strings.TrimSpace(v) != "" {
-			set++
-		}
-	}
-	if set != 1 {
-		return resolved{}, inputErr(field, "give exactly one of path, id, data_uri or url (got %d)", set)
+	if err := checkOneRef(field, ref); err != nil {
+		return resolved{}, err
 	}
 	switch {
 	case ref.ID != "":

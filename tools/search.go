@@ -90,6 +90,10 @@ func (s *Service) SearchImages(ctx context.Context, in SearchInput) (SearchOutpu
 	if err != nil {
 		return SearchOutput{}, err
 	}
+	mode, err := s.searchMode(in.Mode)
+	if err != nil {
+		return SearchOutput{}, err
+	}
 	enc, err := s.encoder()
 	if err != nil {
 		return SearchOutput{}, err
@@ -98,13 +102,33 @@ func (s *Service) SearchImages(ctx context.Context, in SearchInput) (SearchOutpu
 	if err != nil {
 		return SearchOutput{}, fmt.Errorf("embed query: %w", err)
 	}
+	out := SearchOutput{Query: q, Mode: mode}
+	terms := queryTerms(q)
+	if mode != ModeCLIP {
+		cands, err := s.searchText(ctx, mode, vecs[0], q, k, f, fuseWeighted)
+		if err != nil {
+			return SearchOutput{}, err
+		}
+		if len(cands) > 0 || mode == ModeText {
+			out.Hits = make([]Hit, 0, len(cands))
+			for i, c := range cands {
+				h := hitFrom(i+1, c.hit)
+				h.Text, h.TextScore = hitText(c.hit.Payload.Text, terms), float64(c.textScore)
+				out.Hits = append(out.Hits, h)
+			}
+			return out, nil
+		}
+	}
+	// clip, or hybrid with no text match: CLIP's ranking exactly.
 	hits, err := s.store.Search(ctx, vecs[0], k, f)
 	if err != nil {
 		return SearchOutput{}, fmt.Errorf("search %s: %w", s.store, err)
 	}
-	out := SearchOutput{Query: q, Hits: make([]Hit, 0, len(hits))}
+	out.Hits = make([]Hit, 0, len(hits))
 	for i, h := range hits {
-		out.Hits = append(out.Hits, hitFrom(i+1, h))
+		hit := hitFrom(i+1, h)
+		hit.Text = hitText(h.Payload.Text, terms)
+		out.Hits = append(out.Hits, hit)
 	}
 	return out, nil
 }

@@ -67,6 +67,9 @@ type Options struct {
 	MaxRedirects int
 	// IngestTags are zero-shot labels stored with images that IngestImages adds.
 	IngestTags []string
+	// TextReader reads the text in images that the index holds no text
+	// for (ReadImageText); nil: only stored text is returned.
+	TextReader TextReader
 }
 
 // Encoder is the CLIP model the operations embed with: ingest's Encoder,

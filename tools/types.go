@@ -45,7 +45,7 @@ type Filters struct {
 	Tags     []string `json:"tags,omitempty" jsonschema:"Only images carrying at least one of these tags"`
 	AllTags  []string `json:"all_tags,omitempty" jsonschema:"Only images carrying every one of these tags"`
 	Folder   string   `json:"folder,omitempty" jsonschema:"Only images in this folder or below it (absolute, or relative to the single root)"`
-	MinScore float64  `json:"min_score,omitempty" jsonschema:"Drop hits whose cosine similarity is below this (-1 to 1; 0 means no minimum)"`
+	MinScore float64  `json:"min_score,omitempty" jsonschema:"Drop hits whose CLIP cosine similarity is below this (-1 to 1; 0 means no minimum), in every mode"`
 }
 
 // SearchInput is the input of SearchImages.
@@ -53,7 +53,9 @@ type SearchInput struct {
 	Query string `json:"query" jsonschema:"What the images should show, in plain words (at most 1000 characters)"`
 	TopK  int    `json:"top_k,omitempty" jsonschema:"How many images to return (default 5, at most 100)"`
 	Filters
-	IncludeImages *bool `json:"include_images,omitempty" jsonschema:"Attach small JPEG thumbnails of the first hits (default true)"`
+	// Mode chooses the ranking: ModeCLIP, ModeText or ModeHybrid.
+	Mode          string `json:"mode,omitempty" jsonschema:"clip: rank by what the images show (CLIP); text: by the text read in them (OCR); hybrid: both fused (default when the index holds text, else clip)"`
+	IncludeImages *bool  `json:"include_images,omitempty" jsonschema:"Attach small JPEG thumbnails of the first hits (default true)"`
 }
 
 // SimilarInput is the input of FindSimilar.
@@ -83,11 +85,18 @@ type Hit struct {
 	MIMEType string  `json:"mime_type" jsonschema:"MIME type of the file"`
 	Folder   string  `json:"folder" jsonschema:"Folder of the image"`
 	Tags     []Tag   `json:"tags" jsonschema:"Zero-shot tags stored at ingest, best first"`
+	// Text is the image's text read at ingest (OCR), the lines that match
+	// the query first, cut at MaxHitTextChars characters.
+	Text string `json:"text,omitempty" jsonschema:"Text read in the image (OCR), one line per line, those matching the query first; cut at 300 characters"`
+	// TextScore is the store's text relevance of a text or hybrid hit
+	// (higher is better; not a cosine); 0 when its text did not match.
+	TextScore float64 `json:"text_score,omitempty" jsonschema:"How well the image's text matches the query (text and hybrid modes; higher is better, not a cosine)"`
 }
 
 // SearchOutput is what SearchImages and FindSimilar return.
 type SearchOutput struct {
 	Query string `json:"query" jsonschema:"The query text, or a description of the example image"`
+	Mode  string `json:"mode,omitempty" jsonschema:"How the hits were ranked: clip, text or hybrid"`
 	Hits  []Hit  `json:"hits" jsonschema:"Images found, best first"`
 }
 
@@ -154,6 +163,7 @@ func hitFrom(rank int, h retriever.Hit) Hit {
 		Rank: rank, ID: h.ID, Path: p.Path, URI: "image://" + h.ID,
 		Score: float64(h.Score), Width: p.Width, Height: p.Height,
 		Format: p.Format, MIMEType: MIMEType(p.Format), Folder: p.Folder, Tags: tags,
+		Text: hitText(p.Text, nil),
 	}
 }
 

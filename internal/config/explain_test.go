@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,5 +114,30 @@ func TestOCROptions(t *testing.T) {
 	}
 	if l := o.Library; l.Path != "/lib/ort.so" || l.CacheDir != "/c" || !l.Offline || l.ReleaseURL != c.ORTReleaseURL || l.NPMRegistry != c.NPMRegistry {
 		t.Errorf("library options %+v", l)
+	}
+}
+
+// TestTextReaderLazy: the text reader loads nothing until a read, and a
+// read whose models cannot be had is the engine's *ocr.MissingError,
+// which ExplainError renders.
+func TestTextReaderLazy(t *testing.T) {
+	c := &Config{Offline: true, CacheDir: t.TempDir()}
+	r := c.TextReader("", nil)
+	if r.engine != nil {
+		t.Fatal("engine loaded before a read")
+	}
+	_, err := r.ReadText(context.Background(), image.NewGray(image.Rect(0, 0, 8, 8)))
+	var me *ocr.MissingError
+	if !errors.As(err, &me) {
+		t.Fatalf("offline read without models: %v", err)
+	}
+	if _, ok := ExplainError(err); !ok {
+		t.Errorf("ExplainError does not explain %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Error(err)
+	}
+	if r.ID() == "" {
+		t.Error("empty id")
 	}
 }

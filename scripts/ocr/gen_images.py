@@ -2,7 +2,7 @@
 """gen_images.py: render the OCR test images (Chinese and English text) and
 their ground truth.
 
-    /usr/bin/python3 scripts/ocr/gen_images.py OUT [--scale N] [--seed S] [--fixtures]
+    /usr/bin/python3 scripts/ocr/gen_images.py OUT [--scale N] [--seed S] [--fixtures | --twins N]
 
 writes OUT/<name>.png|jpg and OUT/manifest.jsonl, one JSON object per image:
 
@@ -455,16 +455,28 @@ def main_set(out, scale, seed):
                 img, lines, jpeg = fn(rng, i)
                 path = save(img, out, "%s-%03d" % (kind, i), jpeg, rng)
                 record(mf, path, kind, img, lines)
-        # Twins: one drawing, one caption, different titles.
-        for g in range(scale):
-            body_seed = rng.randrange(1 << 30)
-            caption = rng.choice(EN_CAPTIONS).format(n=rng.randrange(1, 12))
-            trng_state = rng.randrange(1 << 30)
-            for k, title in enumerate(ZH_TITLES[:TWINS]):
-                trng = random.Random(trng_state)  # same fonts and layout for each twin
-                img, lines, _ = gen_figure(trng, k, title=title, caption=caption, body_seed=body_seed, size=(800, 608))
-                path = save(img, out, "twin-%02d-%02d" % (g, k), False, rng)
-                record(mf, path, "twin", img, lines, group="twin-%02d" % g)
+        twins(mf, out, rng, scale, TWINS, (800, 608))
+
+
+def twins(mf, out, rng, groups, n, size):
+    """Twins: one drawing, one caption, different titles."""
+    for g in range(groups):
+        body_seed = rng.randrange(1 << 30)
+        caption = rng.choice(EN_CAPTIONS).format(n=rng.randrange(1, 12))
+        trng_state = rng.randrange(1 << 30)
+        for k, title in enumerate(ZH_TITLES[:n]):
+            trng = random.Random(trng_state)  # same fonts and layout for each twin
+            img, lines, _ = gen_figure(trng, k, title=title, caption=caption, body_seed=body_seed, size=size)
+            path = save(img, out, "twin-%02d-%02d" % (g, k), False, rng)
+            record(mf, path, "twin", img, lines, group="twin-%02d" % g)
+
+
+def twin_set(out, groups, seed):
+    """Only twins, all 20 titles per group, smaller (the retrieval test set
+    committed under tools/testdata/twins)."""
+    rng = random.Random(seed)
+    with open(os.path.join(out, "manifest.jsonl"), "w", encoding="utf-8") as mf:
+        twins(mf, out, rng, groups, len(ZH_TITLES), (480, 360))
 
 
 def fixtures(out, seed):
@@ -497,6 +509,8 @@ def main():
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--fixtures", action="store_true")
+    ap.add_argument("--twins", type=int, default=0,
+                    help="write only N groups of twin figures (20 titles each, 480x360)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for spec in set(ZH_FONTS + EN_FONTS):
@@ -505,6 +519,8 @@ def main():
                      "fonts-noto-cjk fonts-liberation2 fonts-dejavu-core)" % spec[0])
     if a.fixtures:
         fixtures(a.out, a.seed)
+    elif a.twins:
+        twin_set(a.out, a.twins, a.seed)
     else:
         main_set(a.out, a.scale, a.seed)
 

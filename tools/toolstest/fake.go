@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -85,7 +86,8 @@ func (f *Fake) failure() error {
 }
 
 // EmbedTexts embeds each text as the normalised sum of the hues it names;
-// a text naming none is the zero vector.
+// a text naming none is equally far from every hue (as a real model's
+// embedding of an unrelated text is never the zero vector).
 func (f *Fake) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
 	f.TextCalls.Add(1)
 	if err := f.failure(); err != nil {
@@ -105,6 +107,11 @@ func (f *Fake) EmbedTexts(ctx context.Context, texts []string) ([][]float32, err
 				if w == h {
 					v[j]++
 				}
+			}
+		}
+		if !slices.ContainsFunc(v, func(x float32) bool { return x != 0 }) {
+			for j := range v {
+				v[j] = 1
 			}
 		}
 		zeroshot.Normalize(v)
