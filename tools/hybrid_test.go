@@ -113,7 +113,7 @@ func buildRetrievalSet(t testing.TB, enc Encoder, text func(tw twin) []retriever
 		}
 		items = append(items, item{path: p})
 	}
-	mem := local.OpenMemory()
+	mem := local.OpenMemory(nil)
 	t.Cleanup(func() { mem.Close() })
 	st := toolstest.NewTextStore(mem)
 	if err := st.Ensure(ctx, retriever.Collection{Model: enc.ID(), Dim: enc.Dim()}); err != nil {
