@@ -61,6 +61,12 @@ type TextSearcher interface {
 	// SearchText returns up to k hits whose text matches query, best
 	// first; Hit.Score is the store's text relevance (higher is better,
 	// not a cosine). Filter applies as in Search, except MinScore.
+	//
+	// Both stores score with package retriever/fulltext: BM25 over the
+	// query's terms divided by the most the query could score, so Score
+	// lies in (0, 1]; a record matches when it holds at least half of the
+	// query's IDF weight. A query without a match (or without terms)
+	// returns no hits and no error.
 	SearchText(ctx context.Context, query string, k int, f Filter) ([]Hit, error)
 }
 

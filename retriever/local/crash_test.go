@@ -42,7 +42,9 @@ func crashRecord(b, i int) retriever.Record {
 		Payload: retriever.Payload{
 			Path: fmt.Sprintf("%s/%03d.png", folder, i), Folder: folder, SHA256: sha, Size: int64(b*1000 + i),
 			ModTime: time.Unix(int64(b), int64(i)).UTC(), Model: crashModel, Format: "png",
-			Tags: []retriever.Tag{{Label: fmt.Sprintf("batch%d", b%7), Score: 0.25}},
+			Tags:   []retriever.Tag{{Label: fmt.Sprintf("batch%d", b%7), Score: 0.25}},
+			TextBy: "crash-ocr",
+			Text:   []retriever.TextLine{{Text: fmt.Sprintf("批次%d item%d", b, i)}, {Text: "断裂体系 overlay"}},
 		},
 	}
 }
@@ -215,6 +217,7 @@ func checkCrashed(t *testing.T, dir string, lastDone int) bool {
 	if err != nil || len(recs) != n {
 		t.Fatalf("Get all = %d, %v; want %d", len(recs), err, n)
 	}
+	checkTextIndex(t, s)
 	ivf := s.Index().Kind == "ivf"
 	if ivf {
 		checkLists(t, s)

@@ -19,7 +19,7 @@ import (
 	"github.com/cliprag/cliprag/retriever"
 )
 
-// On-disk layout (format 2): one bbolt file, index.db, in the store's
+// On-disk layout (format 3): one bbolt file, index.db, in the store's
 // directory. Records live in rows, numbered from 0; a deleted row is reused
 // by a later write. Row and chunk keys are 4-byte big-endian numbers, so
 // the row buckets are laid out in row order and filled to the brim.
@@ -43,17 +43,19 @@ import (
 //	log      seq u64 → rows changed by that commit (u32 each), the last
 //	         logKeep commits, so readers apply what changed instead of
 //	         reloading
+//	terms, doclen  the full-text index over the payloads' text (text.go)
 //
 // and a LOCK file beside it that the writer holds with flock for its
 // lifetime, holding the writer's pid and command for error messages.
 //
 // Each write is one bbolt transaction, so a crash leaves the last committed
 // state, records and index together. Format 1 (JSON payloads keyed by id,
-// no persisted index) is migrated on the first writable open.
+// no persisted index) is migrated on the first writable open; format 2 (no
+// text index) is read as it is and upgraded by the first writer.
 const (
 	dbName   = "index.db"
 	lockName = "LOCK"
-	format   = "2"
+	format   = "3"
 	logKeep  = 4096
 	codeHead = 24 // bytes before the codes in a codes value
 )
@@ -69,7 +71,7 @@ var (
 	bucketTagsets = []byte("tagsets")
 	bucketIVF     = []byte("ivf")
 	bucketLog     = []byte("log")
-	allBuckets    = [][]byte{bucketCodes, bucketVecs, bucketPays, bucketIDs, bucketPaths, bucketFolders, bucketTagsets, bucketIVF, bucketLog}
+	allBuckets    = [][]byte{bucketCodes, bucketVecs, bucketPays, bucketIDs, bucketPaths, bucketFolders, bucketTagsets, bucketIVF, bucketLog, bucketTerms, bucketDocLen}
 )
 
 func u32key(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
@@ -168,6 +170,7 @@ type wtx struct {
 	stamp                                                     uint32
 	chunks                                                    map[uint32][]byte // vecs values changed in this transaction
 	changed                                                   []int32
+	text                                                      textIndex
 }
 
 func beginWrite(tx *bolt.Tx, dim int) (*wtx, error) {
@@ -177,6 +180,10 @@ func beginWrite(tx *bolt.Tx, dim int) (*wtx, error) {
 		if *bs[i] = tx.Bucket(name); *bs[i] == nil {
 			return nil, fmt.Errorf("index file has no %s bucket", name)
 		}
+	}
+	w.text.terms, w.text.doclen = tx.Bucket(bucketTerms), tx.Bucket(bucketDocLen)
+	if w.text.terms == nil || w.text.doclen == nil {
+		return nil, errors.New("index file has no text index buckets")
 	}
 	// Row-keyed buckets grow at the end: fill their pages.
 	w.codes.FillPercent, w.vecs.FillPercent, w.pays.FillPercent, w.lg.FillPercent = 1, 1, 1, 1
@@ -283,6 +290,12 @@ func (w *wtx) putRow(r int32, rec *retriever.Record, vec []float32, code []int8,
 	if err := w.codes.Put(key, cv); err != nil {
 		return fmt.Errorf("write codes of %s: %w", rec.ID, err)
 	}
+	if err := w.text.remove(r, w.pays.Get(key)); err != nil {
+		return err
+	}
+	if err := w.text.add(r, rec.Payload.Text); err != nil {
+		return err
+	}
 	if err := w.pays.Put(key, encodePayload(nil, w.stamp, rec.ID, &rec.Payload)); err != nil {
 		return fmt.Errorf("write payload of %s: %w", rec.ID, err)
 	}
@@ -318,6 +331,9 @@ func (w *wtx) delRow(r int32, id string) error {
 	if err := w.removePath(w.oldPath(r), r); err != nil {
 		return fmt.Errorf("delete path of %s: %w", id, err)
 	}
+	if err := w.text.remove(r, w.pays.Get(key)); err != nil {
+		return err
+	}
 	for _, b := range []*bolt.Bucket{w.codes, w.pays} {
 		if err := b.Delete(key); err != nil {
 			return fmt.Errorf("delete %s: %w", id, err)
@@ -346,6 +362,9 @@ func (w *wtx) finish() error {
 		if err := w.vecs.Put(u32key(n), c); err != nil {
 			return fmt.Errorf("write vectors: %w", err)
 		}
+	}
+	if err := w.text.finish(w.meta); err != nil {
+		return err
 	}
 	return w.logAndSeq(w.changed)
 }
@@ -480,7 +499,9 @@ func collectionOf(tx *bolt.Tx) (*retriever.Collection, error) {
 	if mb == nil {
 		return nil, nil
 	}
-	if f := string(mb.Get([]byte("format"))); f != format {
+	// Format 2 differs only in having no text index: readers read it
+	// (SearchText finds nothing), the first writer upgrades it.
+	if f := string(mb.Get([]byte("format"))); f != format && f != "2" {
 		return nil, &formatError{have: f}
 	}
 	dim, err := strconv.Atoi(string(mb.Get([]byte("dim"))))

@@ -14,6 +14,15 @@
 // disk.go; an index written by an older cliprag (format 1) is upgraded by
 // the first writer that opens it.
 //
+// # Text
+//
+// The text read in images (Payload.Text) has a full-text index in the same
+// file, written in the record's own transaction: postings keyed by term
+// and row, so a write touches only its record's terms (text.go). Store
+// implements retriever.TextSearcher; terms and scores are package
+// retriever/fulltext's (Chinese by characters and pairs, words, NFKC and
+// lower case, BM25).
+//
 // # Memory: int8 codes off the Go heap
 //
 // Search runs in memory over a compact copy of each vector: int8 codes

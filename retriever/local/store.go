@@ -193,6 +193,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+		if err := s.upgradeText(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	} else if _, err := os.Stat(s.path); err != nil {
 		return nil, fmt.Errorf("no index at %s (run rag-ingest first): %w", abs, err)
 	}

@@ -240,24 +240,39 @@ type filter struct {
 
 func (t *table) compile(f retriever.Filter) filter {
 	c := filter{min: f.MinScore, hasMin: f.MinScore != 0}
-	if prefix := strings.TrimRight(f.FolderPrefix, "/"); prefix != "" {
+	if prefix := folderPrefix(f); prefix != "" {
 		c.folders = make([]bool, len(t.folders))
 		for id, folder := range t.folders {
-			c.folders[id] = folder == prefix || strings.HasPrefix(folder, prefix) && len(folder) > len(prefix) && folder[len(prefix)] == '/'
+			c.folders[id] = folderUnder(folder, prefix)
 		}
 	}
 	if len(f.AnyTags) > 0 || len(f.AllTags) > 0 {
 		c.sets = make([]bool, len(t.tagsets))
 		for id, labels := range t.tagsets {
-			ok := len(f.AnyTags) == 0 || slices.ContainsFunc(f.AnyTags, func(l string) bool { return slices.Contains(labels, l) })
-			for _, l := range f.AllTags {
-				ok = ok && slices.Contains(labels, l)
-			}
-			c.sets[id] = ok
+			c.sets[id] = tagsPass(f, labels)
 		}
 	}
 	c.none = c.folders == nil && c.sets == nil
 	return c
+}
+
+// folderPrefix returns f's folder prefix without a trailing slash.
+func folderPrefix(f retriever.Filter) string { return strings.TrimRight(f.FolderPrefix, "/") }
+
+// folderUnder reports whether folder is prefix or below it, by path
+// component.
+func folderUnder(folder, prefix string) bool {
+	return folder == prefix || strings.HasPrefix(folder, prefix) && len(folder) > len(prefix) && folder[len(prefix)] == '/'
+}
+
+// tagsPass reports whether a record with these tag labels passes f's tag
+// conditions.
+func tagsPass(f retriever.Filter, labels []string) bool {
+	ok := len(f.AnyTags) == 0 || slices.ContainsFunc(f.AnyTags, func(l string) bool { return slices.Contains(labels, l) })
+	for _, l := range f.AllTags {
+		ok = ok && slices.Contains(labels, l)
+	}
+	return ok
 }
 
 // pass reports whether a row passes the payload conditions.

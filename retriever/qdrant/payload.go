@@ -11,6 +11,7 @@ import (
 	qc "github.com/qdrant/go-client/qdrant"
 
 	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/fulltext"
 )
 
 // Payload field names. Each point's payload holds the retriever.Payload
@@ -35,10 +36,11 @@ const (
 	fIndexedAt = "indexed_at"
 	fModel     = "model"
 	fTagSet    = "tag_set"
-	fPathRaw   = "path_raw"    // base64 of Path's bytes when Path is not UTF-8
-	fFolderRaw = "folder_raw"  // the same for Folder
-	fText      = "text"        // the lines read in the image: {text, confidence, box: [[x, y] ×4]}
-	fTextLine  = "text[].text" // key path of the lines' text, for the full-text index and filters
+	fPathRaw   = "path_raw"     // base64 of Path's bytes when Path is not UTF-8
+	fFolderRaw = "folder_raw"   // the same for Folder
+	fText      = "text"         // the lines read in the image: {text, confidence, box: [[x, y] ×4]}
+	fTextNorm  = "text_search"  // the lines' text as package fulltext normalises it, one per line: the full-text index's field
+	fTextNums  = "text_numbers" // the numbers among the text's terms (keywords): Qdrant's multilingual tokenizer drops them
 	fTextBy    = "text_by"
 )
 
@@ -131,6 +133,14 @@ func toPoint(r retriever.Record) (*qc.PointStruct, error) {
 			return nil, err
 		}
 		payload[fText] = lines
+		norm := make([]string, len(p.Text))
+		for i, l := range p.Text {
+			norm[i] = fulltext.Normalize(l.Text)
+		}
+		payload[fTextNorm] = qc.NewValueString(strings.Join(norm, "\n"))
+		if nums := numbers(p.Text); len(nums) > 0 {
+			payload[fTextNums] = qc.NewValueFromList(nums...)
+		}
 	}
 	if pathRaw != nil {
 		payload[fPathRaw] = qc.NewValueString(base64.StdEncoding.EncodeToString(pathRaw))

@@ -465,11 +465,12 @@ func (s *Store) create(ctx context.Context, c retriever.Collection) error {
 	})
 }
 
-// indexes creates the payload indexes; creating an existing one is a no-op
-// on the server.
+// indexes creates the payload indexes (keyword indexes for filters, the
+// full-text index for SearchText); creating an existing one is a no-op on
+// the server.
 func (s *Store) indexes(ctx context.Context) error {
 	kw := qc.FieldType_FieldTypeKeyword
-	for _, field := range []string{fTagLabel, fFolder, fFolders, fSHA256, fModel, fPath} {
+	for _, field := range []string{fTagLabel, fFolder, fFolders, fSHA256, fModel, fPath, fTextNums} {
 		err := s.do(ctx, "create index on "+field, func(ctx context.Context) error {
 			_, err := s.client.CreateFieldIndex(ctx, &qc.CreateFieldIndexCollection{
 				CollectionName: s.cfg.Collection,
@@ -483,7 +484,17 @@ func (s *Store) indexes(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	txt := qc.FieldType_FieldTypeText
+	return s.do(ctx, "create index on "+fTextNorm, func(ctx context.Context) error {
+		_, err := s.client.CreateFieldIndex(ctx, &qc.CreateFieldIndexCollection{
+			CollectionName:   s.cfg.Collection,
+			Wait:             qc.PtrOf(true),
+			FieldName:        fTextNorm,
+			FieldType:        &txt,
+			FieldIndexParams: textIndex(),
+		})
+		return err
+	})
 }
 
 // Drop deletes the whole collection, points and all. Dropping a missing

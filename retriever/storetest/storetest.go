@@ -99,6 +99,8 @@ func Run(t *testing.T, open func(t *testing.T) retriever.Store) {
 		{"PayloadRoundTrip", testPayloadRoundTrip},
 		{"NonUTF8Paths", testNonUTF8Paths},
 		{"ConcurrentSearchDuringUpsert", testConcurrent},
+		{"TextSearch", testTextSearch},
+		{"TextReplaceDelete", testTextReplaceDelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
