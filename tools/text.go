@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"strconv"
 	"strings"
 
 	"github.com/cliprag/cliprag/embed/preprocess"
@@ -193,7 +194,14 @@ func storedText(out ReadTextOutput, p retriever.Payload) ReadTextOutput {
 func textLines(in []retriever.TextLine) []TextLine {
 	out := make([]TextLine, 0, len(in))
 	for _, l := range in {
-		out = append(out, TextLine{Text: l.Text, Confidence: float64(l.Confidence), Box: l.Box})
+		out = append(out, TextLine{Text: l.Text, Confidence: float32To64(l.Confidence), Box: l.Box})
 	}
 	return out
+}
+
+// float32To64 widens f to the float64 with the same shortest decimal form
+// (0.98 stays 0.98 in JSON, not 0.9800000190734863).
+func float32To64(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }

@@ -195,12 +195,20 @@ var searchCmd = newCommand("search", "QUERY",
 quotes). With --dir, search a folder that was never indexed: its images are
 encoded now, into memory.
 
+On an index built with rag-ingest --ocr, the text read in the images is
+searched too (--mode hybrid, the default there): CLIP's ranking and the
+text match are fused, and each hit shows its text, the lines that match
+first. --mode clip ranks by CLIP alone, --mode text by the text alone.
+--min-score applies to the CLIP score in every mode.
+
 Examples:
   rag-search search "a photo of a red circle"
   rag-search search --top-k 10 --json 顶面构造图
+  rag-search search --mode text "fault system overlay map"
   rag-search search --dir examples/shapes --grid sheet.png a blue square`,
 	func(fs *flag.FlagSet) runCmd {
 		f := newFilterFlags(fs)
+		mode := fs.String("mode", "", "ranking: clip (what the images show), text (the text read in them; indexes built with rag-ingest --ocr) or hybrid (both; the default on such indexes, else clip)")
 		return func(ctx context.Context, e *env, pos []string) error {
 			query := strings.TrimSpace(strings.Join(pos, " "))
 			if query == "" {
@@ -208,7 +216,7 @@ Examples:
 			}
 			return f.search(ctx, e, fs, nil, false,
 				func(svc *tools.Service, filters tools.Filters) (tools.SearchOutput, error) {
-					return svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: *f.topK, Filters: filters})
+					return svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: *f.topK, Filters: filters, Mode: *mode})
 				},
 				func(retriever.Store) queryTile { return queryTile{text: query} })
 		}
@@ -549,14 +557,18 @@ func printHits(e *env, c *common, out tools.SearchOutput) error {
 		fmt.Fprintln(e.stderr, "no images matched")
 		return nil
 	}
-	withTags := false
+	withTags, withText := false, false
 	for _, h := range out.Hits {
 		withTags = withTags || len(h.Tags) > 0
+		withText = withText || h.Text != ""
 	}
 	t := &table{}
 	head := []string{"RANK", "SCORE", "SIZE", "PATH"}
 	if withTags {
 		head = append(head, "TAGS")
+	}
+	if withText {
+		head = append(head, "TEXT")
 	}
 	t.add(head...)
 	for _, h := range out.Hits {
@@ -568,9 +580,25 @@ func printHits(e *env, c *common, out tools.SearchOutput) error {
 			}
 			row = append(row, strings.Join(tags, ", "))
 		}
+		if withText {
+			row = append(row, hitText(h.Text))
+		}
 		t.add(row...)
 	}
 	return t.write(e.stdout)
+}
+
+// maxTableText is how much of a hit's text a table row shows.
+const maxTableText = 60
+
+// hitText is a hit's text on one line, shortened for a table: its lines
+// (those matching the query come first) joined by " / ".
+func hitText(s string) string {
+	s = strings.ReplaceAll(s, "\n", " / ")
+	if r := []rune(s); len(r) > maxTableText {
+		s = strings.TrimRight(string(r[:maxTableText-1]), " /") + "…"
+	}
+	return s
 }
 
 func writeJSON(w io.Writer, v any) error {

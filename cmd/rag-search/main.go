@@ -4,6 +4,7 @@
 //
 //	rag-search search "a diagram of the fault system"    text → images
 //	rag-search similar photo.jpg                          image → similar images
+//	rag-search text figure.png                            the text in an image (OCR)
 //	rag-search classify photo.jpg --labels 构造图,沉积图   zero-shot labels
 //	rag-search compare a.jpg b.jpg                        cosine similarity
 //	rag-search stats                                      what the index holds
@@ -81,7 +82,7 @@ type env struct {
 var commands []*command
 
 func init() {
-	commands = []*command{searchCmd, similarCmd, classifyCmd, compareCmd, statsCmd, serveCmd}
+	commands = []*command{searchCmd, similarCmd, textCmd, classifyCmd, compareCmd, statsCmd, serveCmd}
 }
 
 func lookup(name string) *command {
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(args) > 1 && args[0] == "help" {
 			c := lookup(args[1])
 			if c == nil {
-				fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats, serve)\n", args[1])
+				fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, text, classify, compare, stats, serve)\n", args[1])
 				return exitUsage
 			}
 			c.usage(stdout)
@@ -123,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if len(args[0]) > 0 && args[0][0] == '-' {
 			fmt.Fprintf(stderr, "rag-search: put the command first, then its flags: rag-search search [flags] QUERY (see rag-search help)\n")
 		} else {
-			fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, classify, compare, stats, serve; see rag-search help)\n", args[0])
+			fmt.Fprintf(stderr, "rag-search: unknown command %q (commands: search, similar, text, classify, compare, stats, serve; see rag-search help)\n", args[0])
 		}
 		return exitUsage
 	}
@@ -206,6 +207,7 @@ Examples:
   rag-search search "a cat on a sofa"
   rag-search search --dir ./photos --top-k 8 --grid sheet.png "a red car"
   rag-search similar ./photos/cat.jpg
+  rag-search text ./reports/figure-3.png
   rag-search classify ./photos/map.png --labels 断裂体系叠合图,构造图,沉积图,顶面构造图
   rag-search compare a.jpg b.jpg
   rag-search serve                  then open http://127.0.0.1:8080/
