@@ -9,7 +9,11 @@
 // running it again after an interruption continues where it stopped.
 // -exclude GLOB and .clipragignore files in the folders leave files out
 // (see ingest.IgnoreFile for the syntax); -watch keeps the index in step
-// with the folders until Ctrl-C.
+// with the folders until Ctrl-C. -ocr reads the text in every image
+// (PaddleOCR's PP-OCRv4 models, fetched on first use or read from
+// -ocr-model DIR) and stores its lines with the record, so searches match
+// it; turned on for an existing index, it reads the text of the images
+// indexed without it and keeps their vectors.
 //
 // Exit status: 0 when every file was indexed, 3 when some files failed (they
 // are listed, the rest were indexed), 1 for a fatal error (model or store
@@ -63,13 +67,15 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // command is a parsed command line.
 type command struct {
-	cfg    *config.Config
-	opts   ingest.Options
-	quiet  bool
-	json   bool
-	watch  bool
-	stdout io.Writer
-	stderr io.Writer
+	cfg      *config.Config
+	opts     ingest.Options
+	ocr      bool
+	ocrModel string
+	quiet    bool
+	json     bool
+	watch    bool
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -98,6 +104,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFatal
 	}
 	defer s.Close()
+	if c.ocr {
+		r := c.cfg.TextReader(c.ocrModel, c.opts.Progress)
+		defer r.Close()
+		c.opts.Text = r
+	}
 	if c.watch {
 		return c.runWatch(ctx, m, s)
 	}
@@ -126,7 +137,11 @@ func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bo
 		quiet     = fs.Bool("quiet", false, "no progress output on stderr")
 		asJSON    = fs.Bool("json", false, "print the summary as JSON (with -watch, one object a line per run)")
 		showVer   = fs.Bool("version", false, "print the version and exit")
+		ocrOn     = fs.Bool("ocr", false, "read the text in every image (OCR, PP-OCRv4; models fetched on first use) and store it, so searches match it; on an index made without it, reads the text of the images already indexed, keeping their vectors")
+		ocrModel  = fs.String("ocr-model", "", "with -ocr: a folder holding the OCR model files (det, rec, dictionary), used instead of fetching them")
 	)
+	cfg.Env(fs, "ocr", "CLIPRAG_OCR")
+	cfg.Env(fs, "ocr-model", "CLIPRAG_OCR_MODEL")
 	fs.Var(&excludes, "exclude", "leave out files and folders matching GLOB, in "+ingest.IgnoreFile+" syntax (repeatable)")
 	fs.Var(&templates, "tag-template", "prompt template for tags, {} is the label (repeatable; default: the model's)")
 	fs.Usage = func() {
@@ -161,7 +176,7 @@ func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bo
 	if err := cfg.Resolve(fs); err != nil {
 		return usage("%v", err)
 	}
-	c = &command{cfg: cfg, quiet: *quiet, json: *asJSON, watch: *watch, stdout: stdout, stderr: stderr}
+	c = &command{cfg: cfg, quiet: *quiet, json: *asJSON, watch: *watch, ocr: *ocrOn, ocrModel: *ocrModel, stdout: stdout, stderr: stderr}
 	c.opts = ingest.Options{
 		Paths:        fs.Args(),
 		Hidden:       *hidden,
@@ -194,6 +209,10 @@ func (c *command) runOnce(ctx context.Context, m ingest.Encoder, s retriever.Sto
 		fmt.Fprintln(c.stderr, "rag-ingest: interrupted; run the same command again to continue where it stopped")
 		return exitInterrupted
 	case err != nil:
+		if text, ok := config.ExplainError(err); ok {
+			fmt.Fprintln(c.stderr, "rag-ingest: "+text)
+			return exitFatal
+		}
 		fmt.Fprintf(c.stderr, "rag-ingest: %s\n", tools.Printable(err.Error()))
 		return exitFatal
 	case len(sum.Failed) > 0:
@@ -259,6 +278,9 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 	}
 	fmt.Fprintf(w, "%sindexed %d, updated %d, retagged %d, skipped %d unchanged, %d duplicates, pruned %d, failed %d of %d images in %.1fs (%.1f images/s)\n",
 		verb, s.Indexed, s.Updated, s.Retagged, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
+	if s.TextBy != "" {
+		fmt.Fprintf(w, "%sread text in %d images (%d lines) with %s\n", verb, s.TextRead, s.TextLines, s.TextBy)
+	}
 	fmt.Fprintf(w, "model %s, index %s\n", model, store)
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  failed: %s: %s\n", tools.Printable(f.Path), tools.Printable(f.Reason))

@@ -27,9 +27,12 @@ func drawShapes(t *testing.T, dir string) int {
 }
 
 type result struct {
-	Found, Indexed, Skipped, Pruned int
-	Failed                          []struct{ Path, Reason string }
-	Model, Store, Error             string
+	Found, Indexed, Updated, Skipped, Pruned int
+	Failed                                   []struct{ Path, Reason string }
+	Model, Store, Error                      string
+	TextBy                                   string `json:"text_by"`
+	TextRead                                 int    `json:"text_read"`
+	TextLines                                int    `json:"text_lines"`
 }
 
 func ingestCLI(t *testing.T, args ...string) (int, result, string) {

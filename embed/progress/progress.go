@@ -53,6 +53,9 @@ type Event struct {
 	N, Total int64
 	Unit     Unit
 	Items    string // with Unit Items, what is counted: "files"
+	// Detail, with Unit Items, is shown after the count ("text read in
+	// 12"); empty: nothing.
+	Detail string
 	// Verb, for Start, is what plain output says the task does
 	// ("downloading"); empty: Start prints nothing.
 	Verb string
@@ -249,6 +252,9 @@ func itemCount(e Event) string {
 	s += " " + e.Items
 	if p := pct(e); p != "" {
 		s += " (" + p + ")"
+	}
+	if e.Detail != "" {
+		s += ", " + e.Detail
 	}
 	return s
 }

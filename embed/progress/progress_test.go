@@ -60,6 +60,10 @@ func TestRender(t *testing.T) {
 			[]string{"\ringest [=========", "4/10 files (40%)", "\r\x1b[K"}, []string{"\n"}},
 		{"terminal items with a summary", true, time.Second, files(Done, "indexed 10"), []string{"\r\x1b[Kindexed 10\n"}, nil},
 		{"plain items", false, 11 * time.Second, files(Done, ""), []string{"ingest: 4/10 files (40%), 0.4 files/s, ETA "}, []string{"\r"}},
+		{"items with a detail", true, time.Second, []Event{
+			{Task: "ingest", State: Start, Total: 10, Unit: Items, Items: "files"},
+			{Task: "ingest", State: Update, N: 4, Total: 10, Unit: Items, Items: "files", Detail: "text read in 3"},
+		}, []string{"4/10 files (40%), text read in 3 "}, nil},
 		{"no line sooner than the interval", false, time.Millisecond, download(0, 2<<20, Done), []string{"downloading f", "done f"}, []string{"50.0%"}},
 	}
 	for _, tt := range tests {

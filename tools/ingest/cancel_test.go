@@ -59,7 +59,7 @@ func TestCancelAtEveryStage(t *testing.T) {
 			defer cancel()
 			var calls atomic.Int64
 			fired := atomic.Bool{}
-			opts := ingest.WithStageHook(ingest.Options{Paths: []string{dir}, Workers: 2, BatchSize: 4, Prune: true, Tags: toolstest.Hues},
+			opts := ingest.WithStageHook(ingest.Options{Paths: []string{dir}, Workers: 2, BatchSize: 4, Prune: true, Tags: toolstest.Hues, Text: &sizeReader{id: "r"}},
 				func(stage string) {
 					if stage == c.stage && calls.Add(1) == int64(c.k) {
 						fired.Store(true)

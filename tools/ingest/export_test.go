@@ -8,4 +8,4 @@ func WithStageHook(o Options, hook func(stage string)) Options {
 }
 
 // Stages are the names WithStageHook's hook is called with, in pipeline order.
-var Stages = []string{stageWalk, stageList, stageTags, stageRead, stageClassify, stageDecode, stageEmbed, stageRetag, stageWrite, stagePrune}
+var Stages = []string{stageWalk, stageList, stageTags, stageRead, stageClassify, stageDecode, stageText, stageEmbed, stageRetag, stageWrite, stagePrune}

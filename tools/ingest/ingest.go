@@ -54,6 +54,12 @@ type Options struct {
 	Workers      int      // decode workers (default: number of CPUs)
 	BatchSize    int      // images per model call (default: the encoder's BatchSize)
 	MaxFileBytes int64    // larger files fail without being read (default DefaultMaxFileBytes)
+	// Text, when set, reads the text in every image the run writes (OCR)
+	// and stores its lines in the record (Payload.Text, TextBy): new
+	// content, and the records of unchanged files that Text has not read
+	// (never read, or by another reader), whose vectors are kept. nil: no
+	// text is read, and records keep the text they have.
+	Text TextReader
 	// Progress, when set, is told how far the run is (see Run); nil: nothing.
 	Progress progress.Func
 
@@ -82,14 +88,23 @@ type Summary struct {
 	Failed     []Failure `json:"failed"`
 	// Previews are the files indexed through their embedded JPEG preview
 	// (camera RAW files: CR2, NEF, ARW, DNG), sorted.
-	Previews     []string      `json:"previews,omitempty"`
+	Previews []string `json:"previews,omitempty"`
+	// TextBy is the text reader of a run with Options.Text (its ID);
+	// TextRead counts the images whose text it read (of the indexed and
+	// updated; unchanged files read for text only are updated), and
+	// TextLines the lines found in them. A dry run counts what it would
+	// read, and finds no lines.
+	TextBy       string        `json:"text_by,omitempty"`
+	TextRead     int           `json:"text_read"`
+	TextLines    int           `json:"text_lines"`
 	DryRun       bool          `json:"dry_run,omitempty"`
 	Duration     time.Duration `json:"-"`
 	Seconds      float64       `json:"duration_seconds"`
 	ImagesPerSec float64       `json:"images_per_sec"` // Indexed / Seconds
 }
 
-// Run indexes opts.Paths into s with m. Files that fail are listed in the
+// Run indexes opts.Paths into s with m (and reads the images' text with
+// opts.Text, when set). Files that fail are listed in the
 // Summary and do not stop the run; an error is returned only for fatal
 // problems (store unreachable, model failure, a path that does not exist,
 // context cancelled), together with what was done before it.
@@ -100,10 +115,15 @@ type Summary struct {
 // re-tagging; an Update each time a file reaches its outcome (N of Total:
 // indexed, updated, re-tagged, duplicate or failed); and a Done event when
 // the work ends, whether it completed or not (the caller reports the
-// Summary or the error). Events come from one goroutine, in order.
+// Summary or the error). With opts.Text, the events' Detail says how many
+// files have had their text read. Events come from one goroutine, in
+// order.
 func Run(ctx context.Context, m Encoder, s retriever.Store, opts Options) (Summary, error) {
 	start := time.Now()
 	sum := Summary{DryRun: opts.DryRun, Failed: []Failure{}}
+	if opts.Text != nil {
+		sum.TextBy = opts.Text.ID()
+	}
 	err := run(ctx, m, s, opts.withDefaults(m), &sum)
 	sum.Duration = time.Since(start)
 	sum.Seconds = sum.Duration.Seconds()
@@ -144,7 +164,7 @@ func run(ctx context.Context, m Encoder, s retriever.Store, opts Options, sum *S
 	}
 	opts.hook(stageList)
 	tg := newTagger(m, opts)
-	todo, retag, stale := plan(w.out, byPath, tg)
+	todo, retag, stale := plan(w.out, byPath, tg, opts.Text)
 	sum.Skipped = len(w.out) - len(todo) - len(retag)
 	if len(stale) > 0 {
 		// Records left beside the current one at a path, by a run
@@ -215,6 +235,8 @@ func (s *Summary) add(t *tally) {
 	s.Duplicates += t.duplicates
 	s.Failed = append(s.Failed, t.failed...)
 	s.Previews = append(s.Previews, t.previews...)
+	s.TextRead += t.textRead
+	s.TextLines += t.textLines
 }
 
 // Defaults for Options fields left zero. Workers default to the number of
@@ -256,17 +278,27 @@ func (o Options) withDefaults(m Encoder) Options {
 const ProgressTask = "ingest"
 
 // report starts the progress task of total files and returns the function
-// that reports its further states; a no-op without opts.Progress.
-func (o Options) report(total int) func(s progress.State, done int) {
+// that reports its further states (with a detail for Event.Detail); a
+// no-op without opts.Progress.
+func (o Options) report(total int) func(s progress.State, done int, detail string) {
 	if o.Progress == nil {
-		return func(progress.State, int) {}
+		return func(progress.State, int, string) {}
 	}
 	ev := progress.Event{Task: ProgressTask, State: progress.Start, Total: int64(total), Unit: progress.Items, Items: "files"}
 	o.Progress(ev)
-	return func(s progress.State, done int) {
-		ev.State, ev.N = s, int64(done)
+	return func(s progress.State, done int, detail string) {
+		ev.State, ev.N, ev.Detail = s, int64(done), detail
 		o.Progress(ev)
 	}
+}
+
+// detail is the progress detail of a run that reads text: how many files
+// it has read so far.
+func (p *pipeline) detail(t *tally) string {
+	if p.opts.Text == nil {
+		return ""
+	}
+	return fmt.Sprintf("text read in %d", t.textRead)
 }
 
 // hook reports to the test hook that stage finished a piece of work.

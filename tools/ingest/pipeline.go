@@ -20,8 +20,8 @@ import (
 // output channel, and returns; the stage group closes a stage's output when
 // every copy of it has returned:
 //
-//	feed → read ×Workers → classify → decode ×Workers → embed → write
-//	                                                      retag ↗
+//	feed → read ×Workers → classify → decode ×Workers → [text ×2] → embed → write
+//	                                                                  retag ↗
 //
 // beside which retag re-tags the records of unchanged files (when the tag
 // set changed) from their stored vectors, into write.
@@ -34,13 +34,16 @@ import (
 //     content as another file: a duplicate), its record rewritten with the
 //     vector the index has (a touched or moved file), or the model.
 //   - decode decodes and preprocesses the files the model needs.
+//   - text, in a run with Options.Text only, reads the text in the files
+//     that need it (OCR): new content, and records read by another
+//     reader or never (then the stored vector is kept).
 //   - embed batches them through the model and tags them.
 //   - write upserts records in groups.
 //
-// A further stage (OCR, say) goes between decode and embed: a method of
+// A further stage goes between decode and embed as text does: a method of
 // the same shape, started with as many copies as it needs, reading
 // decode's output and writing embed's input. decode drops the file's bytes
-// (item.data) after use; a stage that needs them keeps them instead.
+// (item.data) after use unless the text stage needs them; text drops them.
 //
 // No stage counts anything: each reports what became of a file as an event
 // to the tally, one goroutine that owns the counts. On cancellation every
@@ -75,7 +78,9 @@ type item struct {
 	pixels        []float32         // decode → embed: the model's input
 	width, height int
 	format        string
-	preview       bool // decoded from its embedded JPEG preview (camera RAW)
+	preview       bool                 // decoded from its embedded JPEG preview (camera RAW)
+	text          []retriever.TextLine // text → embed: the lines read
+	textRead      bool                 // text: read by Options.Text (a dry run: would be)
 }
 
 // written is a record for write, with what it is.
@@ -83,6 +88,7 @@ type written struct {
 	rec     retriever.Record
 	outcome outcome // indexed, updated or retagged
 	preview bool    // read through its embedded JPEG preview
+	text    bool    // its text was read in this run
 }
 
 // Stage names, reported to Options' test hook as each stage finishes one
@@ -94,6 +100,7 @@ const (
 	stageRead     = "read"
 	stageClassify = "classify"
 	stageDecode   = "decode"
+	stageText     = "text"
 	stageEmbed    = "embed"
 	stageRetag    = "retag"
 	stageWrite    = "write"
@@ -122,10 +129,10 @@ func (p *pipeline) run(ctx context.Context, todo []job, retag []retriever.FileEn
 		defer close(tallied)
 		for e := range events {
 			t.add(e)
-			report(progress.Update, t.done())
+			report(progress.Update, t.done(), p.detail(t))
 		}
 	}()
-	defer func() { close(events); <-tallied; report(progress.Done, t.done()) }()
+	defer func() { close(events); <-tallied; report(progress.Done, t.done(), p.detail(t)) }()
 
 	if !p.opts.DryRun {
 		if err := p.tagger.load(ctx, p.enc); err != nil {
@@ -141,8 +148,14 @@ func (p *pipeline) run(ctx context.Context, todo []job, retag []retriever.FileEn
 	startStage(&g, read, copies(p.opts.Workers, func() error { return p.read(ctx, jobs, read) })...)
 	startStage(&g, sorted, func() error { return p.classify(ctx, read, sorted) })
 	startStage(&g, decoded, copies(p.opts.Workers, func() error { return p.decode(ctx, sorted, decoded) })...)
+	toEmbed := decoded
+	if p.opts.Text != nil {
+		read := make(chan item)
+		startStage(&g, read, copies(textReaders, func() error { return p.readText(ctx, decoded, read) })...)
+		toEmbed = read
+	}
 	startStage(&g, recs,
-		func() error { return p.embed(ctx, decoded, recs) },
+		func() error { return p.embed(ctx, toEmbed, recs) },
 		func() error { return p.retag(ctx, retag, recs) })
 	werr := p.write(ctx, recs)
 	g.wait()
@@ -284,7 +297,9 @@ func (p *pipeline) sort(ctx context.Context, it *item, claimed map[string]string
 	}
 	if len(recs) == 1 {
 		it.reuse = &recs[0]
-		it.data = nil
+		if !p.needsText(it) {
+			it.data = nil
+		}
 		it.width, it.height, it.format = recs[0].Payload.Width, recs[0].Payload.Height, recs[0].Payload.Format
 	}
 	return false, nil
@@ -297,7 +312,9 @@ func (p *pipeline) decode(ctx context.Context, in <-chan item, out chan<- item) 
 	for it := range in {
 		if it.reuse == nil {
 			pixels, info, err := pre.BytesContext(ctx, it.path, it.data)
-			it.data = nil
+			if p.opts.Text == nil {
+				it.data = nil
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -366,7 +383,7 @@ func (p *pipeline) embedBatch(ctx context.Context, batch []item, out chan<- []wr
 		if p.tagger != nil {
 			rec.Payload.Tags, rec.Payload.TagSet = p.tagger.tags(vecs[i]), p.tagger.set
 		}
-		ws[i] = written{rec: rec, outcome: indexed, preview: b.preview}
+		ws[i] = written{rec: rec, outcome: indexed, preview: b.preview, text: b.textRead}
 	}
 	out <- ws // not watching ctx: this batch is embedded
 	return nil
@@ -378,8 +395,11 @@ func (p *pipeline) reused(it item) written {
 	rec := *it.reuse
 	rec.Payload = p.payload(it)
 	rec.Payload.Tags, rec.Payload.TagSet = it.reuse.Payload.Tags, it.reuse.Payload.TagSet
+	if !it.textRead {
+		rec.Payload.Text, rec.Payload.TextBy = it.reuse.Payload.Text, it.reuse.Payload.TextBy
+	}
 	p.tagger.apply(&rec)
-	return written{rec: rec, outcome: updated}
+	return written{rec: rec, outcome: updated, text: it.textRead}
 }
 
 // retag re-tags the records of unchanged files from the vectors the index
@@ -405,8 +425,13 @@ func (p *pipeline) retag(ctx context.Context, es []retriever.FileEntry, out chan
 	return nil
 }
 
-// payload is the payload of it's record, without tags.
+// payload is the payload of it's record, without tags; with the text read
+// in this run, if any.
 func (p *pipeline) payload(it item) retriever.Payload {
+	textBy := ""
+	if it.textRead {
+		textBy = p.opts.Text.ID()
+	}
 	return retriever.Payload{
 		Path:      it.path,
 		SHA256:    it.sha,
@@ -418,6 +443,8 @@ func (p *pipeline) payload(it item) retriever.Payload {
 		Folder:    filepath.Dir(it.path),
 		IndexedAt: time.Now().UTC(),
 		Model:     p.enc.ID(),
+		Text:      it.text,
+		TextBy:    textBy,
 	}
 }
 
@@ -470,7 +497,7 @@ func (p *pipeline) flush(ctx context.Context, ws []written) error {
 		}
 	}
 	for _, w := range ws {
-		p.emit(event{outcome: w.outcome, path: w.rec.Payload.Path, id: w.rec.ID, preview: w.preview})
+		p.emit(event{outcome: w.outcome, path: w.rec.Payload.Path, id: w.rec.ID, preview: w.preview, text: w.text, lines: len(w.rec.Payload.Text)})
 	}
 	p.opts.hook(stageWrite)
 	return nil

@@ -57,8 +57,11 @@ func list(ctx context.Context, s retriever.Store) (byPath map[string][]retriever
 // tags as they are), and the ids of stale records: where a path holds
 // several records and one matches the file's size and time, that one is
 // kept and the others are stale. A file whose records all differ from it
-// is read again; its new record replaces them.
-func plan(files []candidate, byPath map[string][]retriever.FileEntry, tg *tagger) (todo []job, retag []retriever.FileEntry, stale []string) {
+// is read again; its new record replaces them. So is an unchanged file
+// whose record text has not read (text is nil when the run reads no
+// text): its record keeps its vector (the pipeline finds it by content)
+// and gains the text, and its tags too if tg would choose them again.
+func plan(files []candidate, byPath map[string][]retriever.FileEntry, tg *tagger, text TextReader) (todo []job, retag []retriever.FileEntry, stale []string) {
 	for _, c := range files {
 		es := byPath[c.path]
 		keep := slices.IndexFunc(es, func(e retriever.FileEntry) bool {
@@ -72,6 +75,10 @@ func plan(files []candidate, byPath map[string][]retriever.FileEntry, tg *tagger
 			if i != keep {
 				stale = append(stale, e.ID)
 			}
+		}
+		if text != nil && es[keep].TextBy != text.ID() {
+			todo = append(todo, job{candidate: c, old: []retriever.FileEntry{es[keep]}})
+			continue
 		}
 		if tg.stale(es[keep].TagSet) {
 			retag = append(retag, es[keep])

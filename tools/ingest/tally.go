@@ -20,6 +20,8 @@ type event struct {
 	old     []string // duplicate: ids of the records at path before the run
 	reason  string   // failed: why
 	preview bool     // indexed: read through its embedded JPEG preview
+	text    bool     // indexed, updated: its text was read (OCR) in this run
+	lines   int      // text: the lines found
 }
 
 // tally is the one owner of a run's counts while the pipeline runs: a
@@ -28,6 +30,7 @@ type tally struct {
 	indexed, updated, retagged, duplicates int
 	failed                                 []Failure
 	previews                               []string // files indexed through their embedded JPEG preview
+	textRead, textLines                    int      // files whose text was read, and the lines found
 
 	rewritten map[string]bool // ids of records written with the vector they had (perhaps now at another path)
 	// replaced are the ids of the records at paths that turned out to hold
@@ -40,6 +43,10 @@ func newTally() *tally { return &tally{rewritten: map[string]bool{}} }
 
 // add counts e.
 func (t *tally) add(e event) {
+	if e.text {
+		t.textRead++
+		t.textLines += e.lines
+	}
 	switch e.outcome {
 	case indexed:
 		t.indexed++
