@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,8 @@ type param struct {
 	// minItems and maxItems bound arrays (maxItems 0: no bound).
 	minItems, maxItems int
 	def                any // default value, advertised in the schema
+	// enum lists the values a string may take (none: any).
+	enum []string
 }
 
 // params are a tool's arguments, in the order a model should read them.
@@ -54,6 +57,9 @@ func (ps params) schema() json.RawMessage {
 		case "string":
 			if p.maxLen > 0 {
 				s["maxLength"] = p.maxLen
+			}
+			if len(p.enum) > 0 {
+				s["enum"] = p.enum
 			}
 		case "integer", "number":
 			if p.hasRange {
@@ -198,6 +204,9 @@ func (p param) check(v any) (any, error) {
 		}
 		if n := utf8.RuneCountInString(s); p.maxLen > 0 && n > p.maxLen {
 			return nil, argErrorf("the argument %q is %d characters long; at most %d are accepted", p.name, n, p.maxLen)
+		}
+		if len(p.enum) > 0 && !slices.Contains(p.enum, s) {
+			return nil, argErrorf("the argument %q must be one of %s, not %s", p.name, strings.Join(p.enum, ", "), jsonKind(v))
 		}
 		return s, nil
 	case "integer", "number":

@@ -99,6 +99,9 @@ func (h *handlers) hitsResult(ctx context.Context, c *toolCall, out tools.Search
 			fmt.Fprintf(b, "  [%s]", strings.Join(labels, ", "))
 		}
 		fmt.Fprintf(b, "  %s", hit.URI)
+		if hit.Text != "" {
+			fmt.Fprintf(b, "\n   text: %s", tools.Printable(strings.ReplaceAll(hit.Text, "\n", " / ")))
+		}
 	}
 	n, size := h.thumbnailPlan(a)
 	var images []mcpgo.Content

@@ -53,6 +53,7 @@ const (
 	ToolCompare  = "compare_images"
 	ToolIngest   = "ingest_images"
 	ToolStats    = "index_stats"
+	ToolReadText = "read_image_text"
 )
 
 // ImageURITemplate is the resource template of indexed images.

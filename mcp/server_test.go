@@ -225,8 +225,8 @@ func TestListTools(t *testing.T) {
 		opts tools.Options
 		want []string
 	}{
-		{tools.Options{}, []string{ToolClassify, ToolCompare, ToolSimilar, ToolStats, ToolSearch}},
-		{tools.Options{AllowIngest: true, AllowURLs: true}, []string{ToolClassify, ToolCompare, ToolSimilar, ToolStats, ToolIngest, ToolSearch}},
+		{tools.Options{}, []string{ToolClassify, ToolCompare, ToolSimilar, ToolStats, ToolReadText, ToolSearch}},
+		{tools.Options{AllowIngest: true, AllowURLs: true}, []string{ToolClassify, ToolCompare, ToolSimilar, ToolStats, ToolIngest, ToolReadText, ToolSearch}},
 	} {
 		c := connect(t, f, tc.opts, dial{})
 		res, err := c.ListTools(context.Background(), mcpgo.ListToolsRequest{})
@@ -279,6 +279,7 @@ func TestSchemasPortable(t *testing.T) {
 		"query": {"maxLength"}, "top_k": {"minimum", "maximum"}, "tags": {"maxItems"}, "min_score": {"minimum", "maximum"},
 		"image": {"maxLength"}, "labels": {"minItems", "maxItems"}, "paths": {"minItems", "maxItems"},
 		"thumbnails": {"minimum", "maximum"}, "thumbnail_size": {"minimum", "maximum"}, "templates": {"maxItems"},
+		"mode": {"enum"},
 	}
 	for _, tool := range list.Tools {
 		for which, s := range map[string]map[string]any{"input": tool.InputSchema, "output": tool.OutputSchema} {
@@ -446,7 +447,7 @@ func TestToolErrors(t *testing.T) {
 		errHas string
 	}{
 		{"missing query", c, ToolSearch, map[string]any{}, `the argument "query" is missing: a string is required`},
-		{"unknown argument", c, ToolSearch, map[string]any{"query": "x", "bogus": 1}, `unknown argument "bogus": search_images takes only query, top_k`},
+		{"unknown argument", c, ToolSearch, map[string]any{"query": "x", "bogus": 1}, `unknown argument "bogus": search_images takes only query, mode, top_k`},
 		{"wrong type", c, ToolSearch, map[string]any{"query": "x", "top_k": "five"}, `the argument "top_k" must be an integer from 1 to 100, not the string "five"`},
 		{"top_k too big", c, ToolSearch, map[string]any{"query": "x", "top_k": 500}, `the argument "top_k" must be an integer from 1 to 100, not 500`},
 		{"fraction", c, ToolSearch, map[string]any{"query": "x", "top_k": 2.5}, `not 2.5`},

@@ -23,7 +23,11 @@ type toolDef struct {
 type (
 	searchArgs struct {
 		Query string `json:"query"`
+		Mode  string `json:"mode"`
 		hitArgs
+	}
+	readTextArgs struct {
+		Image string `json:"image"`
 	}
 	similarArgs struct {
 		Image string `json:"image"`
@@ -70,7 +74,7 @@ func (h *handlers) hitParams() params {
 		{name: "all_tags", kind: "array", desc: "Only images carrying every one of these tags",
 			maxItems: tools.MaxLabels, maxLen: tools.MaxLabelChars},
 		{name: "folder", kind: "string", desc: "Only images in this folder or below it (absolute, or relative to the single root)", maxLen: maxPathChars},
-		{name: "min_score", kind: "number", desc: "Drop hits whose cosine similarity is below this (0 means no minimum)",
+		{name: "min_score", kind: "number", desc: "Drop hits whose CLIP cosine similarity is below this (0 means no minimum; in every mode)",
 			min: -1, max: 1, hasRange: true},
 		{name: "include_images", kind: "boolean", desc: "Attach JPEG thumbnails of the first hits (default true; false is the same as thumbnails 0)", def: true},
 		{name: "thumbnails", kind: "integer", desc: fmt.Sprintf("How many of the first hits get a thumbnail (default %d)", h.opts.Thumbnails),
@@ -113,7 +117,11 @@ func (h *handlers) tools() []toolDef {
 		return t
 	}
 	searchParams := append(params{{name: "query", kind: "string", required: true, maxLen: tools.MaxQueryChars,
-		desc: "What the images should show, in plain words, e.g. \"a diagram of the fault system\""}}, h.hitParams()...)
+		desc: "What the images should show, or text written in them, in plain words, e.g. \"a diagram of the fault system\" or \"断裂体系叠合图\""},
+		{name: "mode", kind: "string", enum: tools.Modes,
+			desc: "clip: rank by what the images show; text: by the text read in them (OCR at ingest); hybrid: both fused (default when the index holds text, else clip)"}},
+		h.hitParams()...)
+	readTextParams := params{h.imageParam("image", "The image whose text to read")}
 	similarParams := append(params{h.imageParam("image", "The example image; it is left out of the hits, and so is any indexed image with the same content")}, h.hitParams()...)
 	classifyParams := params{
 		h.imageParam("image", "The image to classify"),
@@ -127,8 +135,8 @@ func (h *handlers) tools() []toolDef {
 	compareParams := params{h.imageParam("a", "The first image"), h.imageParam("b", "The second image")}
 	defs := []toolDef{
 		{def(ToolSearch, "Search images",
-			"Find indexed images that match a text description (CLIP text-to-image search). "+
-				"Returns hits best first with id, path, score (cosine similarity), size and tags, thumbnails of the first hits, and an image://ID link per hit. "+
+			"Find indexed images that match a text description (CLIP text-to-image search), fused with a search of the text read in the images (OCR) when the index holds it. "+
+				"Returns hits best first with id, path, score (CLIP cosine similarity), size, tags and the image's text (lines matching the query first), thumbnails of the first hits, and an image://ID link per hit. "+
 				"Scores are relative: compare them within one result list.",
 			searchParams, outputSchema[tools.SearchOutput](), true),
 			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
@@ -136,11 +144,26 @@ func (h *handlers) tools() []toolDef {
 				if err := searchParams.decode(ToolSearch, c.req.Params.Arguments, &a); err != nil {
 					return nil, err
 				}
-				out, err := c.svc.SearchImages(ctx, tools.SearchInput{Query: a.Query, TopK: a.TopK, Filters: a.filters()})
+				out, err := c.svc.SearchImages(ctx, tools.SearchInput{Query: a.Query, TopK: a.TopK, Filters: a.filters(), Mode: a.Mode})
 				if err != nil {
 					return nil, err
 				}
-				return h.hitsResult(ctx, c, out, fmt.Sprintf("%d image(s) for %q", len(out.Hits), out.Query), a.hitArgs), nil
+				return h.hitsResult(ctx, c, out, fmt.Sprintf("%d image(s) for %q (%s)", len(out.Hits), out.Query, out.Mode), a.hitArgs), nil
+			}},
+		{def(ToolReadText, "Read text in image",
+			"Read the text in an image (OCR, PaddleOCR PP-OCRv4: Chinese and English): its lines in reading order, each with a confidence (0 to 1) and a box (four corners in pixels). "+
+				"An indexed image returns the lines read at ingest. The image is one string: a path, an image id or image://ID, or a data URI.",
+			readTextParams, outputSchema[tools.ReadTextOutput](), true),
+			func(ctx context.Context, c *toolCall) (*mcpgo.CallToolResult, error) {
+				var a readTextArgs
+				if err := readTextParams.decode(ToolReadText, c.req.Params.Arguments, &a); err != nil {
+					return nil, err
+				}
+				out, err := c.svc.ReadImageText(ctx, tools.ReadTextInput{Image: tools.RefFromString(a.Image)})
+				if err != nil {
+					return nil, err
+				}
+				return h.result(ctx, out, readTextSummary(out), nil, nil), nil
 			}},
 		{def(ToolSimilar, "Find similar images",
 			"Find indexed images that look like an example image (CLIP image-to-image search). "+
@@ -268,4 +291,24 @@ func outputSchema[T any]() json.RawMessage {
 		panic(fmt.Sprintf("output schema of %T: %v", *new(T), err))
 	}
 	return out
+}
+
+// readTextSummary is read_image_text's text content: one line per line of
+// text, each made printable (text read in an image is untrusted: it cannot
+// add lines of its own).
+func readTextSummary(out tools.ReadTextOutput) string {
+	b := &strings.Builder{}
+	name := out.Path
+	if name == "" {
+		name = "the image"
+	}
+	how := "read now"
+	if out.Source == "index" {
+		how = "read at ingest"
+	}
+	fmt.Fprintf(b, "%d line(s) of text in %s (%s by %s)", len(out.Lines), tools.Printable(name), how, out.ReadBy)
+	for i, l := range out.Lines {
+		fmt.Fprintf(b, "\n%d. %.2f  %s", i+1, l.Confidence, tools.Printable(l.Text))
+	}
+	return b.String()
 }

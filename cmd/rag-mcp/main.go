@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cliprag/cliprag/embed/progress"
 	"github.com/cliprag/cliprag/internal/cli"
 	"github.com/cliprag/cliprag/internal/config"
 	"github.com/cliprag/cliprag/internal/httpguard"
@@ -121,7 +122,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	defer store.Close()
 	defer model.Close()
 
-	opts := tools.Options{Roots: roots, AllowIngest: *allowIngest, AllowURLs: *allowURLs, Timeout: *timeout}
+	// read_image_text loads the OCR engine on its first call that needs it.
+	var ocrProgress io.Writer = stderr
+	if *quiet {
+		ocrProgress = nil
+	}
+	reader := cfg.TextReader("", progress.Writer(ocrProgress))
+	defer reader.Close()
+
+	opts := tools.Options{Roots: roots, AllowIngest: *allowIngest, AllowURLs: *allowURLs, Timeout: *timeout, TextReader: reader}
 	for _, t := range strings.Split(*ingestTags, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			opts.IngestTags = append(opts.IngestTags, t)
