@@ -148,7 +148,7 @@ func (h *handlers) tools() []toolDef {
 				if err != nil {
 					return nil, err
 				}
-				return h.hitsResult(ctx, c, out, fmt.Sprintf("%d image(s) for %q (%s)", len(out.Hits), out.Query, out.Mode), a.hitArgs), nil
+				return h.hitsResult(ctx, c, out, fmt.Sprintf("%d image(s) for %q", len(out.Hits), out.Query), a.hitArgs), nil
 			}},
 		{def(ToolReadText, "Read text in image",
 			"Read the text in an image (OCR, PaddleOCR PP-OCRv4: Chinese and English): its lines in reading order, each with a confidence (0 to 1) and a box (four corners in pixels). "+

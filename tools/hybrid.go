@@ -200,17 +200,23 @@ const textWeight = 0.5
 // Qdrant's full-text match).
 //
 // It was chosen over reciprocal rank fusion (k = 60) by measurement
-// (TestFusionChoice in hybrid_test.go, on 40 generated figures that only
-// their titles tell apart and 24 photos without text; figures in the
-// README): a figure's title found it at rank 1 for 40 of 40 titles with
-// this sum (0.3, 0.5 and 0.7 alike), 26 of 40 with RRF. Ranks throw away
-// how far apart scores are: twins whose cosines differ in the fourth
-// decimal get CLIP ranks 1 to 20 all the same, and RRF lets a twin that
-// matches half the title with a better CLIP rank beat the figure that
-// matches all of it. With a weight of one half, an image whose text
-// matches best ranks above every image whose text does not match (ties
-// go to the better text score); images without text keep their CLIP
-// order.
+// (TestFusionChoice and TestHybridRealOCR in this package: 40 generated
+// figures that only their titles tell apart, from
+// scripts/ocr/gen_images.py --twins 2, and 24 photos without text; the
+// title of each is the query; figures in the README). With the figures'
+// text read by the real OCR engine and the tiny CLIP, the title found its
+// figure at rank 1 for 40 of 40 titles with this sum at 0.5 (and 0.7;
+// 26/40 at 0.3), and for 20 of 40 with RRF over a text index that returns
+// every partial match (toolstest.TextStore's BM25), 40 of 40 over the
+// embedded store's, which keeps only matches holding half the query's
+// weight. Ranks throw away how far apart scores are: twins whose cosines
+// differ in the fourth decimal get CLIP ranks 1 to 20 all the same, and
+// RRF lets a twin that matches part of the title with a better CLIP rank
+// beat the figure that matches all of it whenever the store returns
+// partial matches; the weighted sum does not depend on that. With a
+// weight of one half, an image whose text matches best ranks above every
+// image whose text does not match (ties go to the better text score);
+// images without text keep their CLIP order.
 func fuseWeighted(c []scored) []float64 {
 	lo, hi, best := math.Inf(1), math.Inf(-1), 0.0
 	for _, x := range c {

@@ -36,6 +36,9 @@ func TestHybridRealOCR(t *testing.T) {
 	}
 	rs := buildRetrievalSet(t, enc, read)
 	reportFusions(t, rs)
+	t.Run("local full-text", func(t *testing.T) {
+		reportFusions(t, buildRetrievalSetIn(t, enc, read, true))
+	})
 
 	// ReadImageText returns the stored lines of an indexed image, and reads
 	// a file the index does not hold.

@@ -75,7 +75,7 @@ func twins(t testing.TB) []twin {
 // store with a text index; text gives each figure its lines.
 type retrievalSet struct {
 	svc     *Service
-	store   *toolstest.TextStore
+	store   retriever.Store
 	figures map[string]string // title → record id (of the first group)
 	titles  []twinQuery
 	byTitle map[string][]string // title → the ids of the figures with it
@@ -87,6 +87,14 @@ type twinQuery struct{ title, id string }
 const photoClasses = 24
 
 func buildRetrievalSet(t testing.TB, enc Encoder, text func(tw twin) []retriever.TextLine) *retrievalSet {
+	t.Helper()
+	return buildRetrievalSetIn(t, enc, text, false)
+}
+
+// buildRetrievalSetIn is buildRetrievalSet in the embedded store's own
+// full-text index (retriever/local) when local is set, else in
+// toolstest.TextStore's.
+func buildRetrievalSetIn(t testing.TB, enc Encoder, text func(tw twin) []retriever.TextLine, useLocal bool) *retrievalSet {
 	t.Helper()
 	ctx := context.Background()
 	dir, err := filepath.Abs("testdata/twins")
@@ -115,7 +123,10 @@ func buildRetrievalSet(t testing.TB, enc Encoder, text func(tw twin) []retriever
 	}
 	mem := local.OpenMemory(nil)
 	t.Cleanup(func() { mem.Close() })
-	st := toolstest.NewTextStore(mem)
+	var st retriever.Store = toolstest.NewTextStore(mem)
+	if useLocal {
+		st = mem
+	}
 	if err := st.Ensure(ctx, retriever.Collection{Model: enc.ID(), Dim: enc.Dim()}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +250,11 @@ func weighted(w float64) fusion {
 // uses is no worse than the others at finding a figure by its title.
 // go test ./tools -run TestFusionChoice -v prints the figures.
 func TestFusionChoice(t *testing.T) {
-	rs := buildRetrievalSet(t, toolstest.NewFake(), groundTruth)
-	reportFusions(t, rs)
+	for _, useLocal := range []bool{false, true} {
+		t.Run(map[bool]string{false: "toolstest BM25", true: "local full-text"}[useLocal], func(t *testing.T) {
+			reportFusions(t, buildRetrievalSetIn(t, toolstest.NewFake(), groundTruth, useLocal))
+		})
+	}
 }
 
 func reportFusions(t *testing.T, rs *retrievalSet) {
@@ -407,9 +421,14 @@ func ids(hits []Hit) []string {
 // text index, every mode but text ranks exactly as CLIP; text is an error
 // where there is no text index.
 func TestHybridWithoutText(t *testing.T) {
-	s, f, _ := fakeService(t, Options{})
+	_, f, _ := fakeService(t, Options{})
 	ctx := context.Background()
-	ts, err := New(toolstest.NewFake(), toolstest.NewTextStore(f.Store), Options{})
+	// A store without a text index: the embedded store's methods but SearchText.
+	s, err := New(toolstest.NewFake(), struct{ retriever.Store }{f.Store}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := New(toolstest.NewFake(), f.Store, Options{}) // indexed without --ocr: no text
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,10 @@ type TextReader interface {
 }
 
 // ErrNoTextReader is returned by ReadImageText for an image whose text is
-// not in the index when the Service was made without a TextReader.
-var ErrNoTextReader = errors.New("no OCR engine: this service can only return the text stored in the index")
+// not in the index when the Service was made without a TextReader. It is
+// an *InputError: the caller can still ask for images indexed with their
+// text.
+var ErrNoTextReader error = &InputError{Field: "image", Msg: "its text is not in the index and no OCR engine is loaded: only images indexed with rag-ingest --ocr can be read"}
 
 // TextLine is one line of text read in an image.
 type TextLine struct {

@@ -16,9 +16,11 @@
 // and its Metadata carries what a program needs to cite or show the image:
 // "id", "path", "source" (the path again, as langchaingo loaders name it),
 // "uri" (image://ID), "file_name", "folder", "format", "mime_type",
-// "width", "height", "score", "rank", "tags" ([]string) and "tag_scores"
-// (map[string]float64). Document.Score is the cosine similarity to the
-// query.
+// "width", "height", "score", "rank", "tags" ([]string), "tag_scores"
+// (map[string]float64), and on indexes built with rag-ingest --ocr "text"
+// (the text read in the image, lines matching the query first, also in
+// PageContent) and "text_score". Document.Score is the cosine similarity
+// to the query. WithMode chooses clip, text or hybrid ranking.
 //
 // # Embedder
 //
@@ -36,7 +38,8 @@
 //
 // # Agent tools
 //
-// Tools returns search_images, find_similar_images and classify_image as
+// Tools returns search_images, find_similar_images, classify_image and
+// read_image_text (the text in an image, OCR) as
 // langchaingo agent tools (github.com/tmc/langchaingo/tools.Tool). Each
 // takes one string, as langchaingo agents pass it: plain text or a JSON
 // object (the Description of each tool spells out the format for the
@@ -52,6 +55,6 @@
 // the model cannot fix (a cancelled context, an unreachable store, a model
 // that fails) are returned as errors.
 //
-// All three kinds take the same Options (WithTopK, WithTags, ...); each
+// All the kinds take the same Options (WithTopK, WithTags, ...); each
 // reads those that concern it.
 package langchaingo

@@ -13,6 +13,7 @@ type options struct {
 	folder    string   // Retriever
 	labels    []string // classify_image
 	template  string   // classify_image
+	mode      string   // Retriever, search_images
 }
 
 // WithTopK sets how many images a retriever call, search_images and
@@ -49,6 +50,12 @@ func WithDefaultLabels(labels ...string) Option {
 // WithTemplate sets classify_image's prompt template ("a photo of a {}."
 // when unset); an input's own "template" wins.
 func WithTemplate(t string) Option { return func(o *options) { o.template = t } }
+
+// WithMode sets how a retriever call and search_images rank: tools.ModeCLIP
+// (what the images show), tools.ModeText (the text read in them at ingest)
+// or tools.ModeHybrid (both); unset, hybrid when the index holds text, else
+// clip. A search_images input's own "mode" wins.
+func WithMode(mode string) Option { return func(o *options) { o.mode = mode } }
 
 func newOptions(opts []Option) options {
 	var o options

@@ -61,7 +61,7 @@ func (r *Retriever) GetRelevantDocuments(ctx context.Context, query string) ([]s
 	if r == nil || r.svc == nil {
 		return nil, fmt.Errorf("cliprag retriever: no service (use NewRetriever)")
 	}
-	out, err := r.svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: r.opts.topK, Filters: r.filters()})
+	out, err := r.svc.SearchImages(ctx, tools.SearchInput{Query: query, TopK: r.opts.topK, Filters: r.filters(), Mode: r.opts.mode})
 	if err != nil {
 		return nil, fmt.Errorf("cliprag retriever: %w", optionName(err))
 	}
@@ -123,6 +123,7 @@ func optionName(err error) error {
 		"tags":      "WithTags",
 		"all_tags":  "WithAllTags",
 		"folder":    "WithFolder",
+		"mode":      "WithMode",
 	}
 	if n, ok := names[ie.Field]; ok {
 		return &tools.InputError{Field: n, Msg: ie.Msg}
@@ -146,6 +147,8 @@ const (
 	MetaRank      = "rank"       // int: 1 for the best hit
 	MetaTags      = "tags"       // []string: ingest tags, best first
 	MetaTagScores = "tag_scores" // map[string]float64: tag probabilities
+	MetaText      = "text"       // string: text read in the image (OCR), lines matching the query first, one per line; "" when none
+	MetaTextScore = "text_score" // float64: how well the text matches the query (text and hybrid searches; 0: no match)
 )
 
 // Documents converts search hits into documents, in order.
@@ -183,13 +186,17 @@ func Document(h tools.Hit) schema.Document {
 			MetaRank:      h.Rank,
 			MetaTags:      tags,
 			MetaTagScores: tagScores,
+			MetaText:      h.Text,
+			MetaTextScore: h.TextScore,
 		},
 	}
 }
 
 // PageContent is the line a language model reads for a hit: file name,
-// folder, size, format and tags, e.g.
-// "Image red-circle.png in /photos/shapes, 320x240 png, tags: red circle (0.97)".
+// folder, size, format, tags and the text read in the image (its lines
+// joined by " / ", those matching the query first), e.g.
+// "Image red-circle.png in /photos/shapes, 320x240 png, tags: red circle (0.97)"
+// or "Image fig3.png in /reports, 640x480 png, text: 断裂体系叠合图 / Figure 3. Fault system overlay map".
 func PageContent(h tools.Hit) string {
 	var b strings.Builder
 	folder := h.Folder
@@ -211,6 +218,9 @@ func PageContent(h tools.Hit) string {
 			}
 			fmt.Fprintf(&b, "%s (%.2f)", t.Label, t.Score)
 		}
+	}
+	if h.Text != "" {
+		fmt.Fprintf(&b, ", text: %s", hitText(h.Text))
 	}
 	return b.String()
 }

@@ -25,17 +25,18 @@ func NewSearchImages(svc *tools.Service, opts ...Option) *SearchImages {
 }
 
 const searchFormat = `plain text describing the images to find (e.g. red circle on a grey background), ` +
-	`or a JSON object {"query": "...", "top_k": 5, "tags": ["..."], "all_tags": ["..."], "folder": "/abs/folder", "min_score": 0.2} ` +
-	`where only query is required`
+	`or words written in them (e.g. a figure's title), ` +
+	`or a JSON object {"query": "...", "mode": "hybrid", "top_k": 5, "tags": ["..."], "all_tags": ["..."], "folder": "/abs/folder", "min_score": 0.2} ` +
+	`where only query is required and mode is clip, text or hybrid`
 
 // Name implements tools.Tool.
 func (t *SearchImages) Name() string { return SearchImagesName }
 
 // Description implements tools.Tool.
 func (t *SearchImages) Description() string {
-	return "Search the indexed images with CLIP by what they show. Input: " + searchFormat +
+	return "Search the indexed images with CLIP by what they show, and by the text read in them when the index holds it. Input: " + searchFormat +
 		". Returns the best matching images, best first, with file name, path, id (usable with " +
-		FindSimilarImagesName + " and " + ClassifyImageName + "), similarity score, size and tags."
+		FindSimilarImagesName + " and " + ClassifyImageName + "), similarity score, size, tags and text."
 }
 
 // Call implements tools.Tool.
@@ -53,16 +54,20 @@ func (t *SearchImages) Call(ctx context.Context, input string) (string, error) {
 
 func (t *SearchImages) parse(input string) (tools.SearchInput, error) {
 	s := cleanInput(input)
-	in := tools.SearchInput{Query: s, TopK: t.opts.topK}
+	in := tools.SearchInput{Query: s, TopK: t.opts.topK, Mode: t.opts.mode}
 	if strings.HasPrefix(s, "{") {
 		var j struct {
 			Query string `json:"query"`
+			Mode  string `json:"mode"`
 			filterJSON
 		}
-		if err := decodeJSON(s, &j, "query, top_k, tags, all_tags, folder, min_score"); err != nil {
+		if err := decodeJSON(s, &j, "query, mode, top_k, tags, all_tags, folder, min_score"); err != nil {
 			return in, err
 		}
-		in = tools.SearchInput{Query: j.Query, TopK: j.TopK, Filters: j.filters()}
+		in = tools.SearchInput{Query: j.Query, TopK: j.TopK, Filters: j.filters(), Mode: j.Mode}
+		if in.Mode == "" {
+			in.Mode = t.opts.mode
+		}
 		if in.TopK == 0 {
 			in.TopK = t.opts.topK
 		}

@@ -11,13 +11,14 @@ import (
 	"github.com/cliprag/cliprag/tools"
 )
 
-// Tools returns the three tools over svc, ready for agents.NewOneShotAgent,
+// Tools returns the four tools over svc, ready for agents.NewOneShotAgent,
 // agents.NewOpenAIFunctionsAgent or agents.NewConversationalAgent.
 func Tools(svc *tools.Service, opts ...Option) []lctools.Tool {
 	return []lctools.Tool{
 		NewSearchImages(svc, opts...),
 		NewFindSimilarImages(svc, opts...),
 		NewClassifyImage(svc, opts...),
+		NewReadImageText(svc),
 	}
 }
 
@@ -26,6 +27,7 @@ const (
 	SearchImagesName      = "search_images"
 	FindSimilarImagesName = "find_similar_images"
 	ClassifyImageName     = "classify_image"
+	ReadImageTextName     = "read_image_text"
 )
 
 // observe turns an operation's error into what Call returns: input errors
@@ -108,6 +110,13 @@ func formatHits(what string, out tools.SearchOutput) string {
 			}
 		}
 		b.WriteString(")")
+		if h.Text != "" {
+			fmt.Fprintf(&b, "\n   text: %s", hitText(h.Text))
+		}
 	}
 	return b.String()
 }
+
+// hitText is a hit's text (OCR) on one line, made printable: text read in
+// an image is untrusted and cannot add lines of its own.
+func hitText(s string) string { return tools.Printable(strings.ReplaceAll(s, "\n", " / ")) }

@@ -52,7 +52,7 @@ func parseHits(t *testing.T, out string) []hit {
 func TestNamesAndDescriptions(t *testing.T) {
 	f := shared.Get(t)
 	ts := lc.Tools(f.svc, lc.WithDefaultLabels("cat", "dog"))
-	want := []string{"search_images", "find_similar_images", "classify_image"}
+	want := []string{"search_images", "find_similar_images", "classify_image", "read_image_text"}
 	for i, tool := range ts {
 		if tool.Name() != want[i] {
 			t.Errorf("tool %d is %q, want %q", i, tool.Name(), want[i])
