@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,15 +27,16 @@ type searchForm struct {
 	Folder   string
 	MinScore string
 	K        int
-	// Mode is how a text query is matched. Only "clip" (the default) is
-	// available until the index holds the text in images (OCR); then the
-	// service's search takes "text" and "hybrid" as well, and the page
-	// passes Mode on.
+	// Mode is how a text query is ranked: "" (the service's default:
+	// hybrid when the index holds text read from its images, else clip),
+	// "clip", "text" or "hybrid" (tools.Modes).
 	Mode string
 }
 
 // Open reports whether a filter is set, so the page shows them.
-func (f searchForm) Open() bool { return f.Tags != "" || f.Folder != "" || f.MinScore != "" }
+func (f searchForm) Open() bool {
+	return f.Tags != "" || f.Folder != "" || f.MinScore != "" || f.Mode != ""
+}
 
 // parseSearchForm reads the search box and filters from the URL query or
 // a posted form.
@@ -55,10 +57,8 @@ func parseSearchForm(r *http.Request) (searchForm, error) {
 		}
 		f.K = n
 	}
-	switch f.Mode {
-	case "", "clip":
-	default:
-		return f, &tools.InputError{Field: "mode", Msg: fmt.Sprintf("%q is not available: this index has no text read from its images, so searches use CLIP (mode clip)", f.Mode)}
+	if f.Mode != "" && !slices.Contains(tools.Modes, f.Mode) {
+		return f, &tools.InputError{Field: "mode", Msg: fmt.Sprintf("%q is not one of %s", f.Mode, strings.Join(tools.Modes, ", "))}
 	}
 	return f, nil
 }
@@ -89,8 +89,8 @@ type resultsView struct {
 type hitView struct {
 	tools.Hit
 	Name string
-	// Text is the text read from the image, when the index holds it; see
-	// hitText.
+	// Text is the text read from the image, when the index holds it (the
+	// lines matching the query first); see hitText.
 	Text string
 }
 
@@ -102,9 +102,11 @@ type exampleView struct {
 	Preview template.URL
 }
 
-// hitText is the text read from a hit's image. The index holds none yet:
-// when tools.Hit carries OCR text, return it here and the grid shows it.
-func hitText(tools.Hit) string { return "" }
+// hitText is the text read from a hit's image at ingest (rag-ingest
+// --ocr), its lines one per line, those matching the query first, as the
+// service cuts it (tools.MaxHitTextChars); the grid shows the first
+// lines, the detail page all of it.
+func hitText(h tools.Hit) string { return h.Text }
 
 func hitViews(hits []tools.Hit) []hitView {
 	out := make([]hitView, len(hits))
@@ -166,7 +168,7 @@ func (s *Server) search(r *http.Request, f searchForm, upload []byte, name strin
 		}
 	case f.Q != "":
 		view.Kind = "text"
-		out, err = s.svc.SearchImages(ctx, tools.SearchInput{Query: f.Q, TopK: f.K, Filters: filters})
+		out, err = s.svc.SearchImages(ctx, tools.SearchInput{Query: f.Q, TopK: f.K, Filters: filters, Mode: f.Mode})
 	default:
 		view.Kind = "similar"
 		view.Example = &exampleView{ID: f.Similar}

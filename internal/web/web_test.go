@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/cliprag/cliprag/embed/tinyshapes"
+	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/tools"
 	"github.com/cliprag/cliprag/tools/ingest"
 	"github.com/cliprag/cliprag/tools/toolstest"
@@ -184,7 +185,9 @@ func TestSearchPage(t *testing.T) {
 		{"bad min score", "/?q=red&min_score=abc", 400, "", 0, "Minimum score: &#34;abc&#34; is not a number", ""},
 		{"min score out of range", "/?q=red&min_score=3", 400, "", 0, "Minimum score: must be between -1 and 1", ""},
 		{"top k too large", "/?q=red&k=1000", 400, "", 0, "Results: at most 100", ""},
-		{"unknown mode", "/?q=red&mode=text", 400, "", 0, "Mode: &#34;text&#34; is not available", ""},
+		{"unknown mode", "/?q=red&mode=ocr", 400, "", 0, "Mode: &#34;ocr&#34; is not one of clip, text, hybrid", ""},
+		{"text mode, no text indexed", "/?q=red&mode=text", 200, "", 0, "", ""},
+		{"clip mode", "/?q=red&mode=clip&k=100", 200, "", -1, "", ""},
 		{"unknown similar id", "/?similar=00000000-0000-0000-0000-000000000000", 400, "", 0, "no indexed image has id", ""},
 	}
 	for _, tt := range tests {
@@ -566,5 +569,38 @@ func TestServiceErrors(t *testing.T) {
 	w.ServeHTTP(rec, req)
 	if rec.Code != 500 || !strings.Contains(alertText(rec.Body.String()), "the model broke") {
 		t.Errorf("status %d, alert %q", rec.Code, alertText(rec.Body.String()))
+	}
+}
+
+// TestHitTextShown: a hit whose image has text read at ingest shows it in
+// the grid and on its page; a title finds its image in the default
+// (hybrid) and the text mode.
+func TestHitTextShown(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	id := e.idOf(t, "blue-square.jpg")
+	recs, err := e.fix.Store.Get(ctx, []string{id})
+	if err != nil || len(recs) != 1 {
+		t.Fatal(recs, err)
+	}
+	r := recs[0]
+	r.Payload.Text = []retriever.TextLine{{Text: "Figure 3. Fault system <overlay> map", Confidence: 0.98}, {Text: "断裂体系叠合图", Confidence: 0.99}}
+	r.Payload.TextBy = "test-ocr"
+	if err := e.fix.Store.Upsert(ctx, []retriever.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"", "text", "hybrid"} {
+		_, body := e.get(t, "/?q="+url.QueryEscape("断裂体系叠合图")+"&mode="+mode)
+		if n := names(body); len(n) == 0 || n[0] != "blue-square.jpg" {
+			t.Errorf("mode %q: results %q, want blue-square.jpg first", mode, n)
+		}
+		if !strings.Contains(body, `<span class="text">断裂体系叠合图
+Figure 3. Fault system &lt;overlay&gt; map</span>`) {
+			t.Errorf("mode %q: the hit's text is not shown, matching line first, escaped", mode)
+		}
+	}
+	_, body := e.get(t, "/view/"+id)
+	if !strings.Contains(body, "<dt>Text</dt>") || !strings.Contains(body, "断裂体系叠合图") {
+		t.Error("the image's page does not show its text")
 	}
 }
