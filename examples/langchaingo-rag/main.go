@@ -79,6 +79,7 @@ const (
 const systemPrompt = "You answer questions about a collection of images. " +
 	"The images attached to the user's message were retrieved from the collection by CLIP similarity to the question, " +
 	"in the order they are listed; not all of them need be relevant. " +
+	"Where a line gives the text read in an image (OCR), such as a figure's title, you may quote it. " +
 	"Look at the images, answer briefly, and cite the images you rely on by file name."
 
 // settings are the example's own flags.
@@ -355,6 +356,9 @@ func BuildPrompt(question string, docs []schema.Document, thumbs [][]byte, kind 
 	} else {
 		fmt.Fprintf(&b, "Retrieved images (attached below, in this order):\n")
 		for i, d := range docs {
+			// PageContent names the image and ends with the text read in it
+			// (lc.MetaText, one line of it per line of text joined by " / "),
+			// so a model without vision can still cite a figure by its title.
 			fmt.Fprintf(&b, "%d. %s [CLIP score %.3f]\n", i+1, d.PageContent, d.Score)
 		}
 	}

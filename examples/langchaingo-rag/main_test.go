@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cliprag/cliprag/tools"
+	lc "github.com/cliprag/cliprag/tools/langchaingo"
 	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
@@ -291,5 +293,20 @@ func TestOllama(t *testing.T) {
 	}
 	for _, im := range u.Images {
 		checkJPEG(t, im, 256)
+	}
+}
+
+// TestPromptCarriesText: the text read in an image reaches the prompt
+// with its document's line.
+func TestPromptCarriesText(t *testing.T) {
+	docs := lc.Documents([]tools.Hit{{Rank: 1, Path: "/reports/fig3.png", Folder: "/reports", Width: 640, Height: 480, Format: "png",
+		Score: 0.31, Text: "断裂体系叠合图\nFigure 3. Fault system overlay map"}})
+	msgs := BuildPrompt("Which figure shows the fault system?", docs, nil, "none")
+	var b strings.Builder
+	if err := PrintPrompt(&b, msgs, docs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1. Image fig3.png in /reports, 640x480 png, text: 断裂体系叠合图 / Figure 3. Fault system overlay map [CLIP score 0.310]") {
+		t.Errorf("prompt:\n%s", b.String())
 	}
 }
