@@ -59,6 +59,21 @@ func (r *TextReader) ReadText(ctx context.Context, img image.Image) ([]retriever
 	return TextLines(res.Lines), nil
 }
 
+// ReadTextCounted is ReadText that also returns how many of the boxes the
+// engine found it could not crop and read (ocr.Stats.Skipped), for
+// ingest's summary.
+func (r *TextReader) ReadTextCounted(ctx context.Context, img image.Image) ([]retriever.TextLine, int, error) {
+	e, err := r.Engine(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	res, err := e.Read(ctx, img)
+	if err != nil {
+		return nil, 0, err
+	}
+	return TextLines(res.Lines), res.Stats.Skipped, nil
+}
+
 // TextLines converts the engine's lines to the index's.
 func TextLines(lines []ocr.Line) []retriever.TextLine {
 	out := make([]retriever.TextLine, 0, len(lines))

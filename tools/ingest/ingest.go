@@ -92,11 +92,13 @@ type Summary struct {
 	// TextBy is the text reader of a run with Options.Text (its ID);
 	// TextRead counts the images whose text it read (of the indexed and
 	// updated; unchanged files read for text only are updated), and
-	// TextLines the lines found in them. A dry run counts what it would
-	// read, and finds no lines.
+	// TextLines the lines found in them; TextSkipped the text boxes the
+	// reader found but could not crop and read (left out of the lines).
+	// A dry run counts what it would read, and finds no lines.
 	TextBy       string        `json:"text_by,omitempty"`
 	TextRead     int           `json:"text_read"`
 	TextLines    int           `json:"text_lines"`
+	TextSkipped  int           `json:"text_skipped_boxes"`
 	DryRun       bool          `json:"dry_run,omitempty"`
 	Duration     time.Duration `json:"-"`
 	Seconds      float64       `json:"duration_seconds"`
@@ -237,6 +239,7 @@ func (s *Summary) add(t *tally) {
 	s.Previews = append(s.Previews, t.previews...)
 	s.TextRead += t.textRead
 	s.TextLines += t.textLines
+	s.TextSkipped += t.textSkipped
 }
 
 // Defaults for Options fields left zero. Workers default to the number of

@@ -81,6 +81,7 @@ type item struct {
 	preview       bool                 // decoded from its embedded JPEG preview (camera RAW)
 	text          []retriever.TextLine // text → embed: the lines read
 	textRead      bool                 // text: read by Options.Text (a dry run: would be)
+	textSkipped   int                  // text: boxes found but not read (see textCounter)
 }
 
 // written is a record for write, with what it is.
@@ -89,6 +90,7 @@ type written struct {
 	outcome outcome // indexed, updated or retagged
 	preview bool    // read through its embedded JPEG preview
 	text    bool    // its text was read in this run
+	skipped int     // text boxes found but not read
 }
 
 // Stage names, reported to Options' test hook as each stage finishes one
@@ -383,7 +385,7 @@ func (p *pipeline) embedBatch(ctx context.Context, batch []item, out chan<- []wr
 		if p.tagger != nil {
 			rec.Payload.Tags, rec.Payload.TagSet = p.tagger.tags(vecs[i]), p.tagger.set
 		}
-		ws[i] = written{rec: rec, outcome: indexed, preview: b.preview, text: b.textRead}
+		ws[i] = written{rec: rec, outcome: indexed, preview: b.preview, text: b.textRead, skipped: b.textSkipped}
 	}
 	out <- ws // not watching ctx: this batch is embedded
 	return nil
@@ -399,7 +401,7 @@ func (p *pipeline) reused(it item) written {
 		rec.Payload.Text, rec.Payload.TextBy = it.reuse.Payload.Text, it.reuse.Payload.TextBy
 	}
 	p.tagger.apply(&rec)
-	return written{rec: rec, outcome: updated, text: it.textRead}
+	return written{rec: rec, outcome: updated, text: it.textRead, skipped: it.textSkipped}
 }
 
 // retag re-tags the records of unchanged files from the vectors the index
@@ -497,7 +499,7 @@ func (p *pipeline) flush(ctx context.Context, ws []written) error {
 		}
 	}
 	for _, w := range ws {
-		p.emit(event{outcome: w.outcome, path: w.rec.Payload.Path, id: w.rec.ID, preview: w.preview, text: w.text, lines: len(w.rec.Payload.Text)})
+		p.emit(event{outcome: w.outcome, path: w.rec.Payload.Path, id: w.rec.ID, preview: w.preview, text: w.text, lines: len(w.rec.Payload.Text), skipped: w.skipped})
 	}
 	p.opts.hook(stageWrite)
 	return nil

@@ -22,6 +22,7 @@ type event struct {
 	preview bool     // indexed: read through its embedded JPEG preview
 	text    bool     // indexed, updated: its text was read (OCR) in this run
 	lines   int      // text: the lines found
+	skipped int      // text: the boxes found but not read
 }
 
 // tally is the one owner of a run's counts while the pipeline runs: a
@@ -30,7 +31,7 @@ type tally struct {
 	indexed, updated, retagged, duplicates int
 	failed                                 []Failure
 	previews                               []string // files indexed through their embedded JPEG preview
-	textRead, textLines                    int      // files whose text was read, and the lines found
+	textRead, textLines, textSkipped       int      // files whose text was read, the lines found, the boxes not read
 
 	rewritten map[string]bool // ids of records written with the vector they had (perhaps now at another path)
 	// replaced are the ids of the records at paths that turned out to hold
@@ -46,6 +47,7 @@ func (t *tally) add(e event) {
 	if e.text {
 		t.textRead++
 		t.textLines += e.lines
+		t.textSkipped += e.skipped
 	}
 	switch e.outcome {
 	case indexed:

@@ -26,6 +26,13 @@ type TextReader interface {
 	ReadText(ctx context.Context, img image.Image) ([]retriever.TextLine, error)
 }
 
+// textCounter is a TextReader that also says how many of the text boxes
+// it found it could not crop and read (the OCR engine skips them);
+// Summary.TextSkipped adds them up. internal/config's reader is one.
+type textCounter interface {
+	ReadTextCounted(ctx context.Context, img image.Image) ([]retriever.TextLine, int, error)
+}
+
 // textReaders is how many files the text stage reads at once: two, so one
 // image's detection overlaps another's recognition (the engine spreads
 // each over its threads).
@@ -48,7 +55,7 @@ func (p *pipeline) readText(ctx context.Context, in <-chan item, out chan<- item
 	for it := range in {
 		if p.needsText(&it) {
 			if !p.opts.DryRun {
-				lines, err := p.textOf(ctx, &it)
+				lines, skipped, err := p.textOf(ctx, &it)
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -61,7 +68,7 @@ func (p *pipeline) readText(ctx context.Context, in <-chan item, out chan<- item
 				if err != nil {
 					return err
 				}
-				it.text = lines
+				it.text, it.textSkipped = lines, skipped
 			}
 			it.textRead = true
 			p.opts.hook(stageText)
@@ -82,22 +89,28 @@ func (e *fileError) Error() string { return e.err.Error() }
 // textOf decodes it's bytes at full resolution (orientation applied; the
 // decoded pixels reserved in preprocess.DefaultBudget while they are
 // used) and reads its text.
-func (p *pipeline) textOf(ctx context.Context, it *item) ([]retriever.TextLine, error) {
+func (p *pipeline) textOf(ctx context.Context, it *item) ([]retriever.TextLine, int, error) {
 	if it.data == nil {
-		return nil, &fileError{fmt.Errorf("read text: the file's bytes are gone")}
+		return nil, 0, &fileError{fmt.Errorf("read text: the file's bytes are gone")}
 	}
 	release, err := preprocess.Reserve(ctx, it.data, preprocess.DecodeOptions{})
 	if err != nil {
-		return nil, &fileError{preprocess.Reason(err)}
+		return nil, 0, &fileError{preprocess.Reason(err)}
 	}
 	defer release()
 	img, _, err := preprocess.Decode(it.path, it.data, preprocess.DecodeOptions{})
 	if err != nil {
-		return nil, &fileError{preprocess.Reason(err)}
+		return nil, 0, &fileError{preprocess.Reason(err)}
 	}
-	lines, err := p.opts.Text.ReadText(ctx, img)
+	var lines []retriever.TextLine
+	skipped := 0
+	if c, ok := p.opts.Text.(textCounter); ok {
+		lines, skipped, err = c.ReadTextCounted(ctx, img)
+	} else {
+		lines, err = p.opts.Text.ReadText(ctx, img)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read text in %s: %w", it.path, err)
+		return nil, 0, fmt.Errorf("read text in %s: %w", it.path, err)
 	}
-	return lines, nil
+	return lines, skipped, nil
 }

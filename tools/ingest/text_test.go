@@ -213,3 +213,29 @@ func TestTextProgress(t *testing.T) {
 		t.Errorf("last event %+v, want Done with detail %q", last, want)
 	}
 }
+
+// skippingReader is sizeReader that also reports one box it could not
+// read per image, as the OCR engine does for a box it cannot crop.
+type skippingReader struct{ sizeReader }
+
+func (r *skippingReader) ReadTextCounted(ctx context.Context, img image.Image) ([]retriever.TextLine, int, error) {
+	lines, err := r.ReadText(ctx, img)
+	return lines, 1, err
+}
+
+// TestTextSkippedBoxes: boxes a reader could not read are counted in the
+// summary; the lines it did read are stored.
+func TestTextSkippedBoxes(t *testing.T) {
+	dir := t.TempDir()
+	set := drawSet(t, dir, 4, 44)
+	s := openStore(t, t.TempDir())
+	r := &skippingReader{sizeReader{id: "skip"}}
+	sum, err := ingest.Run(t.Context(), toolstest.NewFake(), s, ingest.Options{Paths: []string{dir}, Text: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TextSkipped != len(set) || sum.TextRead != len(set) || sum.TextLines != 2*len(set) {
+		t.Errorf("summary %+v, want %d skipped boxes", sum, len(set))
+	}
+	checkText(t, s, "skip")
+}
