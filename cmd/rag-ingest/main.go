@@ -67,14 +67,15 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // command is a parsed command line.
 type command struct {
-	cfg    *config.Config
-	opts   ingest.Options
-	ocr    bool
-	quiet  bool
-	json   bool
-	watch  bool
-	stdout io.Writer
-	stderr io.Writer
+	cfg      *config.Config
+	opts     ingest.Options
+	ocr      bool
+	ocrModel string
+	quiet    bool
+	json     bool
+	watch    bool
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	if c.ocr {
-		r := c.cfg.TextReader("", c.opts.Progress) // the -ocr-model setting, else the cache
+		r := c.cfg.TextReader(c.ocrModel, c.opts.Progress)
 		defer r.Close()
 		c.opts.Text = r
 	}
@@ -137,8 +138,10 @@ func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bo
 		asJSON    = fs.Bool("json", false, "print the summary as JSON (with -watch, one object a line per run)")
 		showVer   = fs.Bool("version", false, "print the version and exit")
 		ocrOn     = fs.Bool("ocr", false, "read the text in every image (OCR, PP-OCRv4; models fetched on first use) and store it, so searches match it; on an index made without it, reads the text of the images already indexed, keeping their vectors")
+		ocrModel  = fs.String("ocr-model", "", "with -ocr: a folder holding the OCR model files (det, rec, dictionary), used instead of fetching them")
 	)
 	cfg.Env(fs, "ocr", "CLIPRAG_OCR")
+	cfg.Env(fs, "ocr-model", "CLIPRAG_OCR_MODEL")
 	fs.Var(&excludes, "exclude", "leave out files and folders matching GLOB, in "+ingest.IgnoreFile+" syntax (repeatable)")
 	fs.Var(&templates, "tag-template", "prompt template for tags, {} is the label (repeatable; default: the model's)")
 	fs.Usage = func() {
@@ -173,7 +176,7 @@ func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bo
 	if err := cfg.Resolve(fs); err != nil {
 		return usage("%v", err)
 	}
-	c = &command{cfg: cfg, quiet: *quiet, json: *asJSON, watch: *watch, ocr: *ocrOn, stdout: stdout, stderr: stderr}
+	c = &command{cfg: cfg, quiet: *quiet, json: *asJSON, watch: *watch, ocr: *ocrOn, ocrModel: *ocrModel, stdout: stdout, stderr: stderr}
 	c.opts = ingest.Options{
 		Paths:        fs.Args(),
 		Hidden:       *hidden,
