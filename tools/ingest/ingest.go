@@ -14,6 +14,11 @@
 // next run keeps the one that matches the file's size and time and deletes
 // the others, or re-reads the file when none does.
 //
+// With Options.Text (rag-ingest -ocr), a run also reads the text in the
+// images it writes and stores the lines in their records; on an index
+// made without it, it reads the text of the unchanged files too and keeps
+// their vectors, as re-tagging keeps them.
+//
 // Memory is bounded whatever the number of files: the walk keeps one small
 // entry per file, and at most 2·Workers+1 files' bytes, Workers+2·BatchSize
 // preprocessed tensors (600 KB each at 224 px; one batch is the model's
