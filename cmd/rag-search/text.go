@@ -35,6 +35,8 @@ Examples:
   rag-search text --json scans/*.jpg`,
 	func(fs *flag.FlagSet) runCmd {
 		c := commonFlags(fs)
+		ocrModel := fs.String("ocr-model", "", "a folder holding the OCR model files (det, rec, dictionary), used instead of fetching them")
+		c.cfg.Env(fs, "ocr-model", "CLIPRAG_OCR_MODEL")
 		return func(ctx context.Context, e *env, pos []string) error {
 			if len(pos) == 0 {
 				return usageErr("text: give at least one IMAGE (try: rag-search text figure.png)")
@@ -61,7 +63,7 @@ Examples:
 				return err
 			}
 			defer st.Close()
-			reader := c.cfg.TextReader("", progress.Writer(c.progress(e)))
+			reader := c.cfg.TextReader(*ocrModel, progress.Writer(c.progress(e)))
 			defer reader.Close()
 			svc, err := tools.New(nil, st, tools.Options{Roots: roots, AllowURLs: urls, Timeout: 24 * time.Hour, TextReader: reader})
 			if err != nil {

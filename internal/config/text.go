@@ -23,7 +23,7 @@ type TextReader struct {
 }
 
 // TextReader returns the text reader on the configured settings (see
-// OCROptions: modelDir empty means the -ocr-model setting, else the cache).
+// OCROptions); modelDir is a -ocr-model folder, empty for the cache.
 func (c *Config) TextReader(modelDir string, report progress.Func) *TextReader {
 	return &TextReader{opts: c.OCROptions(modelDir, report)}
 }
