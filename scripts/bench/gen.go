@@ -119,6 +119,32 @@ func genBig(args []string) error {
 	return nil
 }
 
+// genPhotos writes n distinct photo-like JPEGs of 1 to 3 megapixels
+// (quality 90, 4:2:0), landscape and portrait, in the aspect ratios
+// cameras and phones use (4:3, 3:2, 16:9).
+func genPhotos(args []string) error {
+	dir, n, err := genFlags("gen-photos", args)
+	if err != nil {
+		return err
+	}
+	aspects := [][2]int{{4, 3}, {3, 2}, {16, 9}}
+	return parallel(n, func(i int) error {
+		rng := rand.New(rand.NewPCG(uint64(i), 1103))
+		a := aspects[i%len(aspects)]
+		mp := 1e6 + rng.Float64()*2e6
+		h := int(math.Sqrt(mp * float64(a[1]) / float64(a[0])))
+		w := int(mp) / h
+		if i%4 == 3 {
+			w, h = h, w
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, photo(w, h, uint64(1000+i)), &jpeg.Options{Quality: 90}); err != nil {
+			return fmt.Errorf("encode %dx%d JPEG: %w", w, h, err)
+		}
+		return os.WriteFile(filepath.Join(dir, fmt.Sprintf("photo-%04d.jpg", i)), buf.Bytes(), 0o644)
+	})
+}
+
 // photo draws a w×h picture with the statistics of a photograph: smooth
 // illumination gradients, soft-edged objects of different colours, sharp
 // edges and sensor-like noise.

@@ -8,12 +8,14 @@
 //
 //	bench gen-small  -dir D -n N        drawn tiny-shapes images, ~300 px, PNG and JPEG
 //	bench gen-big    -dir D -n N        4000×3000 photo-like JPEGs (distinct bytes)
+//	bench gen-photos -dir D -n N        distinct photo-like JPEGs of 1–3 MP
 //	bench gen-tiny   -dir D -n N        96 px PNGs, one pixel differs per file
 //	bench decode     -dir D [-label L]  worker pool: read + sha256 + Preprocessor.Bytes
 //	bench jpeg12mp   -file F            ms per 12 MP JPEG: image/jpeg vs Preprocessor.Bytes
 //	bench model      -model M           EmbedPixels at batch 1 and 16
 //	bench ingest     -model M -dir D    ingest.Run into a fresh local store
-//	bench report     -results R         BENCHMARKS.md on stdout
+//	bench report     -results R         BENCHMARKS.md's ingest section on stdout
+//	bench peers-report -results R       its peers section (peer lines from scripts/bench/peers)
 //
 // Every measuring subcommand appends JSON lines to -out (default stdout).
 package main
@@ -32,8 +34,11 @@ import (
 
 // Result is one measurement, one JSON line in the results file.
 type Result struct {
-	Kind    string             `json:"kind"`  // decode, jpeg12mp, model, ingest
-	Build   string             `json:"build"` // default or libjpeg
+	Kind    string             `json:"kind"`              // decode, jpeg12mp, model, ingest, peer
+	Peer    string             `json:"peer,omitempty"`    // kind peer: transformers.js, pytorch-dataloader, pytorch-single
+	Version string             `json:"version,omitempty"` // kind peer: the peer's software
+	Device  string             `json:"device,omitempty"`  // kind model: the inference device when not the CPU
+	Build   string             `json:"build"`             // default or libjpeg
 	Model   string             `json:"model,omitempty"`
 	Data    string             `json:"data,omitempty"` // dataset label
 	Files   int                `json:"files,omitempty"`
@@ -43,8 +48,9 @@ type Result struct {
 	Seconds float64            `json:"seconds,omitempty"`
 	PerSec  float64            `json:"images_per_sec,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
-	LoadBeg float64            `json:"load_begin"` // 1-minute load average before
-	LoadEnd float64            `json:"load_end"`   // and after
+	Round   int                `json:"round,omitempty"` // the round of a multi-round section (peers)
+	LoadBeg float64            `json:"load_begin"`      // 1-minute load average before
+	LoadEnd float64            `json:"load_end"`        // and after
 	Time    time.Time          `json:"time"`
 }
 
@@ -101,14 +107,16 @@ func output(path string) (io.Writer, func() error, error) {
 }
 
 var commands = map[string]func(args []string) error{
-	"gen-small": genSmall,
-	"gen-big":   genBig,
-	"gen-tiny":  genTiny,
-	"decode":    cmdDecode,
-	"jpeg12mp":  cmdJPEG12MP,
-	"model":     cmdModel,
-	"ingest":    cmdIngest,
-	"report":    cmdReport,
+	"gen-small":    genSmall,
+	"gen-big":      genBig,
+	"gen-photos":   genPhotos,
+	"gen-tiny":     genTiny,
+	"decode":       cmdDecode,
+	"jpeg12mp":     cmdJPEG12MP,
+	"model":        cmdModel,
+	"ingest":       cmdIngest,
+	"report":       cmdReport,
+	"peers-report": cmdPeersReport,
 }
 
 func main() {

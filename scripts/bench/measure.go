@@ -215,8 +215,8 @@ func median(v []float64) float64 {
 }
 
 // loadModel loads ref (a registry name or a model directory).
-func loadModel(ctx context.Context, ref string, threads, batch int) (*embed.Model, error) {
-	opts := []embed.Option{embed.WithOffline(true), embed.WithLibrary(os.Getenv(onnx.EnvLibrary))}
+func loadModel(ctx context.Context, ref string, threads, batch int, extra ...embed.Option) (*embed.Model, error) {
+	opts := append([]embed.Option{embed.WithOffline(true), embed.WithLibrary(os.Getenv(onnx.EnvLibrary))}, extra...)
 	if threads > 0 {
 		opts = append(opts, embed.WithThreads(threads))
 	}
@@ -269,6 +269,8 @@ func cmdModel(args []string) error {
 	threads := fs.Int("threads", 0, "ONNX Runtime threads (default: all cores)")
 	secs := fs.Float64("seconds", 3, "minimum measuring time per batch size")
 	out := fs.String("out", "-", "results file (appended)")
+	round := fs.Int("round", 0, "round number recorded with the result")
+	device := fs.String("device", "cpu", "inference device: cpu or cuda")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -283,11 +285,14 @@ func cmdModel(args []string) error {
 		if err != nil || b <= 0 {
 			return fmt.Errorf("bad batch size %q", bs)
 		}
-		m, err := loadModel(ctx, *ref, *threads, b)
+		m, err := loadModel(ctx, *ref, *threads, b, embed.WithDevice(*device))
 		if err != nil {
 			return err
 		}
-		r := Result{Kind: "model", Model: modelLabel(*ref), Batch: b, Workers: *threads, LoadBeg: loadAvg()}
+		r := Result{Kind: "model", Model: modelLabel(*ref), Batch: b, Workers: *threads, Round: *round, LoadBeg: loadAvg()}
+		if *device != "cpu" {
+			r.Device = *device
+		}
 		n, d, err := modelRate(ctx, m, b, time.Duration(*secs*float64(time.Second)))
 		m.Close()
 		if err != nil {
@@ -331,6 +336,8 @@ func cmdIngest(args []string) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest run")
 	memprofile := fs.String("memprofile", "", "write a heap profile at the end of the ingest run (store still open)")
 	out := fs.String("out", "-", "results file (appended)")
+	round := fs.Int("round", 0, "round number recorded with the result")
+	warmup := fs.Bool("warmup", false, "run the model once before the timed ingest (as the peers of the peers section do)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -351,8 +358,13 @@ func cmdIngest(args []string) error {
 		return err
 	}
 	defer m.Close()
-	r := Result{Kind: "ingest", Model: modelLabel(*ref), Data: *label, Batch: *batch, Workers: *workers,
+	r := Result{Kind: "ingest", Model: modelLabel(*ref), Data: *label, Batch: *batch, Workers: *workers, Round: *round,
 		Metrics: map[string]float64{"threads": float64(*threads)}}
+	if *warmup {
+		if _, _, err := modelRate(ctx, m, 1, 0); err != nil {
+			return err
+		}
+	}
 	// Listing the folder here is only done when needed: the memory runs
 	// (no -compare, no -files) must measure ingest alone.
 	paths := []string{*dir}

@@ -172,7 +172,7 @@ func writeHeader(p printer, rs []Result, invocation, goVer, ortVer string) {
 	p("- Go: %s; ONNX Runtime: %s\n", goVer, ortVer)
 	p("- Load: 1-minute load average %.1f–%.1f during the run (other jobs shared the machine); every table gives the load before→after each measurement. ", lo, hi)
 	p("Absolute figures are noisy under such load; the ratios compare figures measured in the same process, back to back.\n")
-	p("- Builds: `default` is pure Go (`image/jpeg` decodes JPEGs at full size); `libjpeg` is `go build -tags libjpeg` (cgo, libjpeg-turbo, DCT-domain downscaling to the smallest 1/8, 1/4 or 1/2 scale that keeps the shorter side ≥ 448 px).\n")
+	p("- Builds: `default` is the plain `go build`, which loads libjpeg-turbo (`libturbojpeg.so.0`) at run time and decodes JPEGs with DCT-domain downscaling to the smallest 1/8, 1/4 or 1/2 scale that keeps the shorter side ≥ 448 px; `default-go` is the same build without that library (`image/jpeg`, full size); `libjpeg` is `go build -tags libjpeg` (cgo, libjpeg-turbo linked, the same pixels as `default`).\n")
 	p("- Models: `tiny-shapes` (the bundled tiny CLIP) and `vit-b-32-random` (ViT-B/32 image tower with random weights, built by `scripts/build_vit_b32.py`: the real architecture, so the real cost). ONNX Runtime uses all cores (intra-op threads = cores).\n")
 	p("- Data (generated, not committed): `small` = tiny-shapes drawings 260–340 px, half PNG half JPEG; `12mp` = 4000×3000 photo-like JPEGs, quality 90, 4:2:0; `tiny96` = 96×96 PNGs.\n\n")
 
@@ -200,7 +200,7 @@ func writeJPEG(p printer, j []Result) {
 			f1(m["stdlib_decode_ms"]), f1(m["stdlib_total_ms"]), f1(m["ours_decode_ms"]), f1(m["ours_total_ms"]),
 			f1(m["ratio_decode"]), f1(m["ratio_total"]), load(r))
 	}
-	p("\nSpeed-up = `image/jpeg` time / our time, in the same process. In the default build our decoder *is* `image/jpeg` (full size), so its speed-up is ≈1 by construction; the libjpeg build decodes 4000×3000 at 1/4 scale (1000×750).\n\n")
+	p("\nSpeed-up = `image/jpeg` time / our time, in the same process. In the `default-go` build (no libturbojpeg) our decoder *is* `image/jpeg` (full size), so its speed-up is ≈1 by construction; `default` (libturbojpeg loaded at run time) and `libjpeg` decode 4000×3000 at 1/4 scale (1000×750).\n\n")
 }
 
 // writeModel writes table 2, the model alone.
