@@ -115,6 +115,13 @@ func bindTurbo(lib uintptr, name string) (*turboJPEG, error) {
 // decode decodes data (declared w×h by its header) at the scale jpegScale
 // chooses for minSide, like the libjpeg build: the same library, the same
 // scale, colour space and upsampling, so the same pixels.
+//
+// Memory: the output image is allocated here, in Go, at the reduced size;
+// libjpeg's own buffers are a few rows for a baseline JPEG and, for a
+// progressive one, its coefficients (2 bytes per sample: 3 bytes a pixel
+// at 4:2:0, 8 for CMYK). decodeCost's estimate, reserved in DefaultBudget
+// before decoding, counts the full-size decoded pixels plus the 4-byte
+// working copy, which covers both.
 func (t *turboJPEG) decode(data []byte, w, h, minSide int) (image.Image, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty JPEG")

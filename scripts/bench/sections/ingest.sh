@@ -3,8 +3,9 @@
 # end-to-end, memory for 1k and 10k files; with FULL=1 also the memory of a
 # 100k-file run). Run it through scripts/bench.sh.
 #
-# It builds scripts/bench twice (pure Go, and -tags libjpeg when the
-# libjpeg-turbo headers are installed), generates the images in a temporary
+# It builds scripts/bench twice (the plain build, which loads libturbojpeg at
+# run time when it is installed, and -tags libjpeg when the libjpeg-turbo
+# headers are installed), generates the images in a temporary
 # folder (on /dev/shm when it exists; nothing is committed), builds the
 # random-weight ViT-B/32 with scripts/build_vit_b32.py when
 # .cache/vit-b-32-random is missing (set VIT_DIR to use another copy), runs
