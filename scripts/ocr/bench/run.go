@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,19 +87,27 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// cmdTesseract runs Tesseract once over the whole set (a list file, so the
-// models load once) and records each image's lines from its TSV output, and
-// the run's seconds per image.
+// cmdTesseract runs Tesseract over the whole set, repeat times, each pass
+// one process on a list file (so the models load once per pass), and
+// records each image's lines from the first pass's TSV output and its
+// median time over the passes. An image's time runs from Tesseract's
+// "Page N : file" progress line for it to the next one (or the end); a
+// first warm-up page (the set's first image again) takes the model
+// loading.
 func cmdTesseract(args []string) error {
 	fs := flag.NewFlagSet("tesseract", flag.ExitOnError)
 	set := fs.String("set", "", "image folder with manifest.jsonl")
 	out := fs.String("out", "", "results (JSON lines)")
 	threads := fs.Int("threads", 2, "OpenMP threads (OMP_THREAD_LIMIT)")
+	repeat := fs.Int("repeat", 1, "passes over the set (median time per image)")
 	langs := fs.String("l", "chi_sim+eng", "tesseract languages")
 	fs.Parse(args)
 	entries, err := readManifest(*set)
 	if err != nil {
 		return err
+	}
+	if len(entries) == 0 {
+		return writeJSONL(*out, []result{})
 	}
 	tmp, err := os.MkdirTemp("", "ocr-tess")
 	if err != nil {
@@ -110,31 +116,87 @@ func cmdTesseract(args []string) error {
 	defer os.RemoveAll(tmp)
 	list := filepath.Join(tmp, "list.txt")
 	var b strings.Builder
-	for _, e := range entries {
-		abs, _ := filepath.Abs(filepath.Join(*set, e.File))
+	for i := -1; i < len(entries); i++ {
+		abs, err := filepath.Abs(filepath.Join(*set, entries[max(i, 0)].File))
+		if err != nil {
+			return err
+		}
 		b.WriteString(abs + "\n")
 	}
 	if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	cmd := exec.Command("tesseract", list, filepath.Join(tmp, "out"), "-l", *langs, "tsv")
-	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT="+strconv.Itoa(*threads))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("tesseract: %v: %s", err, stderr.String())
-	}
-	per := ms(time.Since(t0)) / float64(max(len(entries), 1))
-	pages, err := parseTSV(filepath.Join(tmp, "out.tsv"))
-	if err != nil {
-		return err
-	}
 	res := make([]result, len(entries))
-	for i, e := range entries {
-		res[i] = result{File: e.File, Lines: pages[i+1], TotalMS: per}
+	times := make([][]float64, len(entries))
+	for pass := range max(*repeat, 1) {
+		base := filepath.Join(tmp, fmt.Sprintf("out%d", pass))
+		pages, err := runTesseract(list, base, *langs, *threads, len(entries)+1)
+		if err != nil {
+			return err
+		}
+		for i := range entries {
+			times[i] = append(times[i], pages[i+1])
+		}
+		if pass > 0 {
+			continue
+		}
+		lines, err := parseTSV(base + ".tsv")
+		if err != nil {
+			return err
+		}
+		for i, e := range entries {
+			res[i] = result{File: e.File, Lines: lines[i+2]} // TSV pages count from 1; page 1 is the warm-up
+		}
+	}
+	for i := range res {
+		res[i].TotalMS = median(times[i])
 	}
 	return writeJSONL(*out, res)
+}
+
+// runTesseract runs tesseract on the list file, writing base.tsv, and
+// returns the milliseconds of each of its n pages, measured between the
+// progress lines it writes to its standard error as it starts each page.
+func runTesseract(list, base, langs string, threads, n int) ([]float64, error) {
+	cmd := exec.Command("tesseract", list, base, "-l", langs, "tsv")
+	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT="+strconv.Itoa(threads))
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("tesseract: %w", err)
+	}
+	starts := make([]time.Time, n)
+	var msgs []string
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		line := sc.Text()
+		var page int
+		if _, err := fmt.Sscanf(line, "Page %d :", &page); err == nil && page >= 0 && page < n {
+			starts[page] = time.Now()
+			continue
+		}
+		if len(msgs) < 20 {
+			msgs = append(msgs, line)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("tesseract: %v: %s", err, strings.Join(msgs, "; "))
+	}
+	end := time.Now()
+	out := make([]float64, n)
+	for i := range n {
+		next := end
+		if i+1 < n {
+			next = starts[i+1]
+		}
+		if starts[i].IsZero() || next.IsZero() {
+			return nil, fmt.Errorf("tesseract: no progress line for page %d of %d (%s)", i, n, strings.Join(msgs, "; "))
+		}
+		out[i] = ms(next.Sub(starts[i]))
+	}
+	return out, nil
 }
 
 // parseTSV groups Tesseract's words (level 5) into lines per page: the
@@ -145,10 +207,6 @@ func parseTSV(path string) (map[int][]predLine, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = '\t'
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
 	type key struct{ page, block, par, line int }
 	type acc struct {
 		words          []string
@@ -157,14 +215,11 @@ func parseTSV(path string) (map[int][]predLine, error) {
 	}
 	lines := map[key]*acc{}
 	var order []key
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	// Tesseract's TSV quotes nothing: a word may start with a double quote
+	// (a CSV reader would take it for a quoted field and swallow the rows
+	// after it), so rows are split on tabs alone.
+	for _, row := range strings.Split(string(data), "\n") {
+		rec := strings.Split(strings.TrimRight(row, "\r"), "\t")
 		if len(rec) < 12 || rec[0] != "5" || strings.TrimSpace(rec[11]) == "" {
 			continue
 		}
