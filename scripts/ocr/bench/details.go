@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/cliprag/cliprag/embed/ocr"
 )
 
 // writeDetails lists, per image, the ground truth and each engine's lines
@@ -35,8 +37,32 @@ func (r report) writeDetails(w io.Writer) {
 					ol = append(ol, fmt.Sprintf("%s %v", l.Text, toPoints(l.Box)))
 				}
 				fmt.Fprintf(w, "   parity %d/%d/%d\n     ref:  %q\n     ours: %q\n", p.both, p.ref, p.ours, rl, ol)
+				writeUnpaired(w, ref.Lines, groupRows(r.engines[0].res[e.File].Lines), e.Width, e.Height, r.minIoU)
 			}
 		}
+	}
+}
+
+// writeUnpaired lists the reference lines that no line of ours pairs with
+// (texts compared without white space), each with our line of the largest
+// box IoU.
+func writeUnpaired(w io.Writer, ref []refLine, mine []predLine, width, height int, minIoU float64) {
+	for _, rl := range ref {
+		rb := toPoints(refToOriginal(rl.Box, width, height))
+		best, bestIoU := -1, 0.0
+		for j, m := range mine {
+			if iou := ocr.BoxIoU(rb, toPoints(m.Box)); iou > bestIoU {
+				best, bestIoU = j, iou
+			}
+		}
+		if best >= 0 && bestIoU >= minIoU && string(normalize(mine[best].Text)) == string(normalize(rl.Text)) {
+			continue
+		}
+		got := ""
+		if best >= 0 {
+			got = mine[best].Text
+		}
+		fmt.Fprintf(w, "     UNPAIRED ref %q (%.2f) ours %q IoU %.2f\n", rl.Text, rl.Mean, got, bestIoU)
 	}
 }
 

@@ -340,6 +340,10 @@ func groupRows(lines []predLine) []predLine {
 // least minIoU. A line of ours pairs with at most one reference line.
 type parity struct {
 	ref, ours, sameText, sameBox, both int
+	// bothLoose pairs lines the same way with their texts compared
+	// without white space (the reference's tight crops lose many spaces
+	// between English words).
+	bothLoose int
 }
 
 func (p *parity) add(o parity) {
@@ -348,6 +352,7 @@ func (p *parity) add(o parity) {
 	p.sameText += o.sameText
 	p.sameBox += o.sameBox
 	p.both += o.both
+	p.bothLoose += o.bothLoose
 }
 
 // lines is the number of distinct lines of the two outputs together.
@@ -356,6 +361,17 @@ func (p parity) lines() int { return p.ref + p.ours - p.both }
 func compareRef(ref []refLine, ours []predLine, w, h int, minIoU float64) parity {
 	mine := groupRows(ours)
 	p := parity{ref: len(ref), ours: len(mine)}
+	p.both = pairUp(ref, mine, w, h, minIoU, func(a, b string) bool { return a == b }, &p)
+	p.bothLoose = pairUp(ref, mine, w, h, minIoU, func(a, b string) bool { return string(normalize(a)) == string(normalize(b)) }, nil)
+	return p
+}
+
+// pairUp counts the reference lines that pair with one of ours (each of
+// ours at most once): the box of ours with the largest IoU, at least
+// minIoU, with a text equal by eq. With p, it also counts p.sameText and
+// p.sameBox.
+func pairUp(ref []refLine, mine []predLine, w, h int, minIoU float64, eq func(a, b string) bool, p *parity) int {
+	both := 0
 	used := make([]bool, len(mine))
 	for _, r := range ref {
 		rb := toPoints(refToOriginal(r.Box, w, h))
@@ -368,25 +384,20 @@ func compareRef(ref []refLine, ours []predLine, w, h int, minIoU float64) parity
 				best, bestIoU = j, iou
 			}
 		}
-		textJ := -1
-		for j, m := range mine {
-			if !used[j] && m.Text == r.Text {
-				textJ = j
-				break
+		if p != nil {
+			if slices.ContainsFunc(mine, func(m predLine) bool { return m.Text == r.Text }) {
+				p.sameText++
+			}
+			if bestIoU >= minIoU {
+				p.sameBox++
 			}
 		}
-		if textJ >= 0 {
-			p.sameText++
-		}
-		if bestIoU >= minIoU {
-			p.sameBox++
-		}
-		if best >= 0 && bestIoU >= minIoU && mine[best].Text == r.Text {
-			p.both++
+		if best >= 0 && bestIoU >= minIoU && eq(mine[best].Text, r.Text) {
+			both++
 			used[best] = true
 		}
 	}
-	return p
+	return both
 }
 
 func toPoints(b [][2]float64) [4]image.Point {

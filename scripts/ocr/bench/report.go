@@ -323,6 +323,7 @@ func (r report) writeParity(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Parity with the reference pipeline (@gutenye/ocr-node 1.4.8 on the same images; its lines on one row merged as it merges them, our lines merged the same way, its boxes mapped back to the original pixels):\n\n")
 	fmt.Fprintf(w, "- lines with the same text and a box IoU ≥ %.1f: %s of the distinct lines of both outputs (%d reference lines, %d of ours)\n", r.minIoU, share(p.both, p.lines()), p.ref, p.ours)
+	fmt.Fprintf(w, "- the same, texts compared without white space (NFKC): %s\n", share(p.bothLoose, p.ref+p.ours-p.bothLoose))
 	fmt.Fprintf(w, "- reference lines whose text we also output: %s\n", share(p.sameText, p.ref))
 	fmt.Fprintf(w, "- reference lines with one of our boxes at IoU ≥ %.1f: %s\n\n", r.minIoU, share(p.sameBox, p.ref))
 }

@@ -28,10 +28,16 @@ func cmdOurs(args []string) error {
 	repeat := fs.Int("repeat", 3, "passes over the set (median time per image)")
 	classify := fs.Bool("classify", false, "run the direction classifier")
 	lib := fs.String("ort", os.Getenv(onnx.EnvLibrary), "ONNX Runtime library")
+	o := ocr.Options{}
+	fs.IntVar(&o.LimitSide, "limit-side", 0, "Options.LimitSide (0: default)")
+	fs.Func("det-thresh", "Options.DetThresh (default: the package's)", floatFlag(&o.DetThresh))
+	fs.Func("box-thresh", "Options.BoxThresh (default: the package's)", floatFlag(&o.BoxThresh))
+	fs.Float64Var(&o.UnclipRatio, "unclip", 0, "Options.UnclipRatio (0: default)")
 	fs.Parse(args)
 	ctx := context.Background()
-	eng, err := ocr.New(ctx, ocr.Options{ModelDir: *models, Threads: *threads, Classify: *classify,
-		Library: onnx.LibraryOptions{Path: *lib, Offline: true}})
+	o.ModelDir, o.Threads, o.Classify = *models, *threads, *classify
+	o.Library = onnx.LibraryOptions{Path: *lib, Offline: true}
+	eng, err := ocr.New(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -71,6 +77,14 @@ func cmdOurs(args []string) error {
 		res[i].DetMS, res[i].ClsMS, res[i].RecMS, res[i].TotalMS = median(times[i][0]), median(times[i][1]), median(times[i][2]), median(times[i][3])
 	}
 	return writeJSONL(*out, res)
+}
+
+func floatFlag(v *float32) func(string) error {
+	return func(s string) error {
+		f, err := strconv.ParseFloat(s, 32)
+		*v = float32(f)
+		return err
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
