@@ -19,7 +19,8 @@ import (
 // transaction that writes or deletes the record, so a crash leaves both or
 // neither. Terms are package fulltext's.
 //
-//	terms   term | 0x00 | row u32 → the term's frequency in the row (uvarint)
+//	terms   term | 0x00 | row u32 → the term's frequency in the row, and
+//	        the row's number of terms (uvarints: a search reads no more)
 //	doclen  row → the row's number of terms (uvarint); rows with text only
 //	meta    "text.docs" → rows with text (u64), "text.len" → their terms (u64)
 //
@@ -64,7 +65,8 @@ func (x *textIndex) add(r int32, lines []retriever.TextLine) error {
 		return nil
 	}
 	for term, f := range tf {
-		if err := x.terms.Put(termKey(term, r), binary.AppendUvarint(nil, uint64(f))); err != nil {
+		v := binary.AppendUvarint(binary.AppendUvarint(make([]byte, 0, 4), uint64(f)), uint64(n))
+		if err := x.terms.Put(termKey(term, r), v); err != nil {
 			return fmt.Errorf("write text index: %w", err)
 		}
 	}
@@ -222,8 +224,8 @@ type textCand struct {
 // match, best first.
 func rankText(ctx context.Context, tb, lb *bolt.Bucket, st fulltext.Stats, terms []string) ([]textCand, error) {
 	type posting struct {
-		row int32
-		tf  int
+		row     int32
+		tf, len int
 	}
 	posts := make([][]posting, len(terms))
 	df := make([]int, len(terms))
@@ -234,8 +236,13 @@ func rankText(ctx context.Context, tb, lb *bolt.Bucket, st fulltext.Stats, terms
 			if len(k) != len(prefix)+4 {
 				continue
 			}
-			tf, _ := binary.Uvarint(v)
-			posts[i] = append(posts[i], posting{int32(binary.BigEndian.Uint32(k[len(prefix):])), int(tf)})
+			row := int32(binary.BigEndian.Uint32(k[len(prefix):]))
+			tf, m := binary.Uvarint(v)
+			n, m2 := binary.Uvarint(v[max(m, 0):])
+			if m <= 0 || m2 <= 0 { // no length in the posting: the doclen bucket has it
+				n, _ = binary.Uvarint(lb.Get(u32key(uint32(row))))
+			}
+			posts[i] = append(posts[i], posting{row, int(tf), int(n)})
 		}
 		df[i] = len(posts[i])
 		if err := ctx.Err(); err != nil {
@@ -243,23 +250,17 @@ func rankText(ctx context.Context, tb, lb *bolt.Bucket, st fulltext.Stats, terms
 		}
 	}
 	q := fulltext.NewQuery(terms, df, st)
-	acc := map[int32]*fulltext.Acc{}
-	dl := map[int32]int{}
+	acc := make(map[int32]fulltext.Acc, slices.Max(df))
 	for i, ps := range posts {
 		for _, p := range ps {
-			a, ok := acc[p.row]
-			if !ok {
-				a = &fulltext.Acc{}
-				acc[p.row] = a
-				n, _ := binary.Uvarint(lb.Get(u32key(uint32(p.row))))
-				dl[p.row] = int(n)
-			}
-			q.Add(a, i, p.tf, dl[p.row])
+			a := acc[p.row]
+			q.Add(&a, i, p.tf, p.len)
+			acc[p.row] = a
 		}
 	}
 	out := make([]textCand, 0, len(acc))
 	for r, a := range acc {
-		if sc, ok := q.Score(*a); ok {
+		if sc, ok := q.Score(a); ok {
 			out = append(out, textCand{r, sc})
 		}
 	}

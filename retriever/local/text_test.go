@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -46,7 +50,10 @@ func checkTextIndex(t *testing.T, s *Store) {
 		got := 0
 		err = tb.ForEach(func(k, v []byte) error {
 			got++
-			f, _ := binary.Uvarint(v)
+			f, m := binary.Uvarint(v)
+			if n, _ := binary.Uvarint(v[max(m, 0):]); n != lens[binary.BigEndian.Uint32(k[len(k)-4:])] {
+				return fmt.Errorf("posting %q: length %d, payload %d", k, n, lens[binary.BigEndian.Uint32(k[len(k)-4:])])
+			}
 			if w, ok := want[string(k)]; !ok || w != f {
 				i := bytes.IndexByte(k, 0)
 				return fmt.Errorf("posting %q row %x: tf %d, the payload has %d", k[:i], k[i+1:], f, w)
@@ -135,5 +142,64 @@ func TestTextUpgradeFormat2(t *testing.T) {
 	}
 	if hits, _ := w.SearchText(ctx, "断裂体系", 50, retriever.Filter{}); len(hits) != len(recs) {
 		t.Fatalf("after upgrade: SearchText(断裂体系) = %d hits, want %d", len(hits), len(recs))
+	}
+}
+
+// BenchmarkSearchText: text search over 10k and 100k records, each with a
+// title of four Chinese words and an English caption drawn from small
+// vocabularies (so common terms have long postings), for a Chinese title
+// query and an English one. Metrics: ms per search, and the time and
+// bytes on disk the text index adds to a bulk load.
+//
+//	go test -run '^$' -bench SearchText -benchtime 50x ./retriever/local
+func BenchmarkSearchText(b *testing.B) {
+	zh := []string{"断裂", "体系", "叠合", "构造", "单元", "划分", "地震", "剖面", "沉积", "相带", "储层", "分布", "古地貌", "恢复", "砂体", "厚度"}
+	en := []string{"fault", "system", "overlay", "map", "tectonic", "unit", "seismic", "profile", "facies", "reservoir", "thickness", "sand", "well", "depth", "figure", "section"}
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			ctx := b.Context()
+			rng := rand.New(rand.NewPCG(uint64(n), 3))
+			dir := b.TempDir()
+			s, err := Open(dir, &Options{ExactThreshold: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Ensure(ctx, retriever.Collection{Model: testModel, Dim: 8}); err != nil {
+				b.Fatal(err)
+			}
+			pick := func(vocab []string, k int, sep string) string {
+				w := make([]string, k)
+				for i := range w {
+					w[i] = vocab[rng.IntN(len(vocab))]
+				}
+				return strings.Join(w, sep)
+			}
+			start := time.Now()
+			for lo := 0; lo < n; lo += 1000 {
+				recs := testRecords(uint64(n), lo, 1000, 8)
+				for i := range recs {
+					recs[i].Payload.Text = []retriever.TextLine{
+						{Text: fmt.Sprintf("图%d %s", lo+i, pick(zh, 4, ""))},
+						{Text: fmt.Sprintf("Figure %d. %s", lo+i, pick(en, 5, " "))},
+					}
+				}
+				if err := s.Upsert(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			load := time.Since(start)
+			fi, _ := os.Stat(s.path)
+			queries := []string{"断裂体系叠合图", "fault system overlay map"}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := s.SearchText(ctx, queries[i%2], 10, retriever.Filter{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/search")
+			b.ReportMetric(load.Seconds(), "load-s")
+			b.ReportMetric(float64(fi.Size())/float64(n), "file-B/rec")
+		})
 	}
 }
