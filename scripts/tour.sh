@@ -8,5 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "export $(scripts/onnxruntime.sh)"
+eval "export $(scripts/ocrmodels.sh)" # the OCR sessions (<!-- tour: ocr -->)
 go test -count=1 -run 'TestDocs$' ./internal/tour -args -update
 git --no-pager diff --stat -- README.md examples docs || true

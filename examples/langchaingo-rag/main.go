@@ -79,6 +79,7 @@ const (
 const systemPrompt = "You answer questions about a collection of images. " +
 	"The images attached to the user's message were retrieved from the collection by CLIP similarity to the question, " +
 	"in the order they are listed; not all of them need be relevant. " +
+	"Where a line gives the text read in an image (OCR), such as a figure's title, you may quote it. " +
 	"Look at the images, answer briefly, and cite the images you rely on by file name."
 
 // settings are the example's own flags.

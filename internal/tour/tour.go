@@ -41,6 +41,10 @@ func (c Command) Background() bool { return strings.HasSuffix(strings.TrimSpace(
 type Session struct {
 	Start, End int // 1-based lines of the opening and closing fences
 	Commands   []Command
+	// OCR is set for a block preceded by the line "<!-- tour: ocr -->": its
+	// commands need the OCR models (TestDocs leaves it out without them,
+	// except under CI=true).
+	OCR bool
 }
 
 // Parse returns the console sessions of a Markdown document. A block
@@ -53,7 +57,7 @@ func Parse(doc []byte) []Session {
 			continue
 		}
 		skip := i > 0 && strings.TrimSpace(lines[i-1]) == "<!-- tour: skip -->"
-		s := Session{Start: i + 1}
+		s := Session{Start: i + 1, OCR: i > 0 && strings.TrimSpace(lines[i-1]) == "<!-- tour: ocr -->"}
 		j := i + 1
 		for ; j < len(lines) && strings.TrimSpace(lines[j]) != "```"; j++ {
 			l := lines[j]

@@ -24,10 +24,10 @@ var Docs = []string{"README.md", "examples/mcp/README.md", "examples/langchaingo
 const Dir = "/tmp/cliprag-tour"
 
 func TestParse(t *testing.T) {
-	doc := "# T\n\n```console\n$ echo a \\\n    b\na b\n$ true\n```\n\n<!-- tour: skip -->\n```console\n$ date\nMon\n```\n```sh\n$ not a session\n```\n"
+	doc := "# T\n\n```console\n$ echo a \\\n    b\na b\n$ true\n```\n\n<!-- tour: skip -->\n```console\n$ date\nMon\n```\n```sh\n$ not a session\n```\n<!-- tour: ocr -->\n```console\n$ rag-search text x.png\n```\n"
 	got := Parse([]byte(doc))
-	if len(got) != 1 {
-		t.Fatalf("%d sessions, want 1: %+v", len(got), got)
+	if len(got) != 2 || got[0].OCR || !got[1].OCR {
+		t.Fatalf("%d sessions, want 2, the second needing OCR: %+v", len(got), got)
 	}
 	s := got[0]
 	if s.Start != 3 || s.End != 8 || len(s.Commands) != 2 {
@@ -130,20 +130,41 @@ func TestDocs(t *testing.T) {
 		"LANG=C.UTF-8",
 		"TERM=dumb",
 	}
+	// Sessions marked <!-- tour: ocr --> read text with the OCR models
+	// (scripts/ocrmodels.sh prints CLIPRAG_OCR_MODELS; scripts/test.sh sets
+	// it): the commands find them through CLIPRAG_OCR_MODEL. Without them
+	// those sessions are left out, or the test fails under CI=true.
+	ocrModels := os.Getenv("CLIPRAG_OCR_MODELS")
+	if ocrModels != "" {
+		env = append(env, "CLIPRAG_OCR_MODEL="+ocrModels)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("CLIPRAG_OCR_MODELS is not set (scripts/test.sh sets it)")
+	}
 	for _, doc := range Docs {
 		t.Run(doc, func(t *testing.T) {
-			runDoc(t, root, doc, env)
+			runDoc(t, root, doc, env, ocrModels != "")
 		})
 	}
 }
 
-func runDoc(t *testing.T, root, doc string, env []string) {
+func runDoc(t *testing.T, root, doc string, env []string, ocr bool) {
 	path := filepath.Join(root, doc)
 	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sessions := Parse(text)
+	if !ocr {
+		kept := sessions[:0]
+		for _, s := range sessions {
+			if s.OCR {
+				t.Logf("%s:%d: left out: the OCR models are not available (eval \"export $(scripts/ocrmodels.sh)\")", doc, s.Start)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		sessions = kept
+	}
 	if len(sessions) == 0 {
 		return
 	}

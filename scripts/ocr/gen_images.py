@@ -2,7 +2,7 @@
 """gen_images.py: render the OCR test images (Chinese and English text) and
 their ground truth.
 
-    /usr/bin/python3 scripts/ocr/gen_images.py OUT [--scale N] [--seed S] [--fixtures | --twins N]
+    /usr/bin/python3 scripts/ocr/gen_images.py OUT [--scale N] [--seed S] [--fixtures | --twins N | --tour]
 
 writes OUT/<name>.png|jpg and OUT/manifest.jsonl, one JSON object per image:
 
@@ -503,12 +503,30 @@ def fixtures(out, seed):
         record(mf, "figure-exif6.jpg", "exif", img, json.loads(json.dumps(lines)))
 
 
+# The figures of the README's tour (examples/figures): a Chinese title and
+# an English caption each, the same drawing under every title.
+TOUR_FIGURES = [
+    ("fault-system-overlay", "断裂体系叠合图", "Figure 3. Fault system overlay map"),
+    ("top-structure", "顶面构造图", "Figure 5. Top structure map of the reservoir"),
+    ("sedimentary-facies", "沉积相平面图", "Figure 7. Sedimentary facies map"),
+]
+
+
+def tour_figures(out, seed):
+    """The README tour's figures (examples/figures), no manifest."""
+    for k, (name, title, caption) in enumerate(TOUR_FIGURES):
+        rng = random.Random(seed + k)
+        img, _, _ = gen_figure(rng, k, title=title, caption=caption, body_seed=seed, size=(640, 480))
+        img.save(os.path.join(out, name + ".png"), optimize=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out")
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--fixtures", action="store_true")
+    ap.add_argument("--tour", action="store_true", help="write the README tour's figures (examples/figures)")
     ap.add_argument("--twins", type=int, default=0,
                     help="write only N groups of twin figures (20 titles each, 480x360)")
     a = ap.parse_args()
@@ -519,6 +537,8 @@ def main():
                      "fonts-noto-cjk fonts-liberation2 fonts-dejavu-core)" % spec[0])
     if a.fixtures:
         fixtures(a.out, a.seed)
+    elif a.tour:
+        tour_figures(a.out, a.seed)
     elif a.twins:
         twin_set(a.out, a.twins, a.seed)
     else:
