@@ -50,7 +50,7 @@ const seen = { sdk: types.LATEST_PROTOCOL_VERSION, mode, version };
 
 const { tools } = await client.listTools();
 seen.tools = tools.map((t) => t.name).sort();
-check(seen.tools.join() === "classify_image,compare_images,find_similar_images,index_stats,ingest_images,search_images", "tools", seen.tools);
+check(seen.tools.join() === "classify_image,compare_images,find_similar_images,index_stats,ingest_images,read_image_text,search_images", "tools", seen.tools);
 
 const call = async (name, args, extra) => {
   const res = await client.callTool({ name, arguments: args }, undefined, extra);
