@@ -279,11 +279,15 @@ func printSummary(w io.Writer, s ingest.Summary, model, store string) {
 	fmt.Fprintf(w, "%sindexed %d, updated %d, retagged %d, skipped %d unchanged, %d duplicates, pruned %d, failed %d of %d images in %.1fs (%.1f images/s)\n",
 		verb, s.Indexed, s.Updated, s.Retagged, s.Skipped, s.Duplicates, s.Pruned, len(s.Failed), s.Found, s.Seconds, s.ImagesPerSec)
 	if s.TextBy != "" {
-		skipped := ""
+		found := fmt.Sprintf(" (%d lines", s.TextLines)
 		if s.TextSkipped > 0 {
-			skipped = fmt.Sprintf(", %d text boxes could not be read", s.TextSkipped)
+			found += fmt.Sprintf(", %d text boxes could not be read", s.TextSkipped)
 		}
-		fmt.Fprintf(w, "%sread text in %d images (%d lines%s) with %s\n", verb, s.TextRead, s.TextLines, skipped, s.TextBy)
+		found += ")"
+		if s.DryRun {
+			found = "" // nothing was read
+		}
+		fmt.Fprintf(w, "%sread text in %d images%s with %s\n", verb, s.TextRead, found, s.TextBy)
 	}
 	fmt.Fprintf(w, "model %s, index %s\n", model, store)
 	for _, f := range s.Failed {
