@@ -208,8 +208,8 @@ const textWeight = 0.5
 // figure at rank 1 for 40 of 40 titles with this sum at 0.5 (and 0.7;
 // 26/40 at 0.3), and for 20 of 40 with RRF over a text index that returns
 // every partial match (toolstest.TextStore's BM25), 40 of 40 over the
-// embedded store's, which keeps only matches holding half the query's
-// weight. Ranks throw away how far apart scores are: twins whose cosines
+// embedded store's and Qdrant's, which keep only matches holding half the
+// query's weight. Ranks throw away how far apart scores are: twins whose cosines
 // differ in the fourth decimal get CLIP ranks 1 to 20 all the same, and
 // RRF lets a twin that matches part of the title with a better CLIP rank
 // beat the figure that matches all of it whenever the store returns

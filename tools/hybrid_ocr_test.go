@@ -23,7 +23,11 @@ func TestHybridRealOCR(t *testing.T) {
 	reader := toolstest.OCR(t)
 	enc := toolstest.Model(t)
 	ctx := context.Background()
+	cache := map[string][]retriever.TextLine{} // each figure is read once for the three indexes
 	read := func(tw twin) []retriever.TextLine {
+		if lines, ok := cache[tw.File]; ok {
+			return lines
+		}
 		img, _, err := preprocess.DecodeFile(filepath.Join("testdata/twins", tw.File), preprocess.DecodeOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -32,13 +36,16 @@ func TestHybridRealOCR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cache[tw.File] = lines
 		return lines
 	}
 	rs := buildRetrievalSet(t, enc, read)
 	reportFusions(t, rs)
-	t.Run("local full-text", func(t *testing.T) {
-		reportFusions(t, buildRetrievalSetIn(t, enc, read, true))
-	})
+	for _, index := range []string{localIndex, qdrantIndex} {
+		t.Run(index, func(t *testing.T) {
+			reportFusions(t, buildRetrievalSetIn(t, enc, read, index))
+		})
+	}
 
 	// ReadImageText returns the stored lines of an indexed image, and reads
 	// a file the index does not hold.

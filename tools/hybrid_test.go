@@ -16,6 +16,7 @@ import (
 	"github.com/cliprag/cliprag/embed/tinyshapes"
 	"github.com/cliprag/cliprag/retriever"
 	"github.com/cliprag/cliprag/retriever/local"
+	"github.com/cliprag/cliprag/retriever/qdrant/qdranttest"
 	"github.com/cliprag/cliprag/tools/toolstest"
 )
 
@@ -88,13 +89,19 @@ const photoClasses = 24
 
 func buildRetrievalSet(t testing.TB, enc Encoder, text func(tw twin) []retriever.TextLine) *retrievalSet {
 	t.Helper()
-	return buildRetrievalSetIn(t, enc, text, false)
+	return buildRetrievalSetIn(t, enc, text, bm25Index)
 }
 
-// buildRetrievalSetIn is buildRetrievalSet in the embedded store's own
-// full-text index (retriever/local) when local is set, else in
-// toolstest.TextStore's.
-func buildRetrievalSetIn(t testing.TB, enc Encoder, text func(tw twin) []retriever.TextLine, useLocal bool) *retrievalSet {
+// The text indexes the retrieval set is measured over.
+const (
+	bm25Index   = "toolstest BM25" // toolstest.TextStore: every partial match, by BM25
+	localIndex  = "local"          // the embedded store's full-text index
+	qdrantIndex = "qdrant"         // Qdrant's (CLIPRAG_QDRANT_ADDR; skipped without, failing under CI=true)
+)
+
+// buildRetrievalSetIn is buildRetrievalSet over the text index named by
+// index.
+func buildRetrievalSetIn(t testing.TB, enc Encoder, text func(tw twin) []retriever.TextLine, index string) *retrievalSet {
 	t.Helper()
 	ctx := context.Background()
 	dir, err := filepath.Abs("testdata/twins")
@@ -124,8 +131,13 @@ func buildRetrievalSetIn(t testing.TB, enc Encoder, text func(tw twin) []retriev
 	mem := local.OpenMemory(nil)
 	t.Cleanup(func() { mem.Close() })
 	var st retriever.Store = toolstest.NewTextStore(mem)
-	if useLocal {
+	switch index {
+	case localIndex:
 		st = mem
+	case qdrantIndex:
+		q := qdranttest.Open(t)
+		t.Cleanup(func() { q.Close() })
+		st = q
 	}
 	if err := st.Ensure(ctx, retriever.Collection{Model: enc.ID(), Dim: enc.Dim()}); err != nil {
 		t.Fatal(err)
@@ -250,9 +262,9 @@ func weighted(w float64) fusion {
 // uses is no worse than the others at finding a figure by its title.
 // go test ./tools -run TestFusionChoice -v prints the figures.
 func TestFusionChoice(t *testing.T) {
-	for _, useLocal := range []bool{false, true} {
-		t.Run(map[bool]string{false: "toolstest BM25", true: "local full-text"}[useLocal], func(t *testing.T) {
-			reportFusions(t, buildRetrievalSetIn(t, toolstest.NewFake(), groundTruth, useLocal))
+	for _, index := range []string{bm25Index, localIndex, qdrantIndex} {
+		t.Run(index, func(t *testing.T) {
+			reportFusions(t, buildRetrievalSetIn(t, toolstest.NewFake(), groundTruth, index))
 		})
 	}
 }
