@@ -179,6 +179,17 @@ func TestCTCDecode(t *testing.T) {
 	if s, c := ctcDecode(make([]float32, 3*classes), 3, classes, dict); s != "" || c != 0 {
 		t.Errorf("all blanks: %q %v", s, c)
 	}
+	// Spaces read at a line's ends (a crop's margin) are dropped; their
+	// probabilities still count in the confidence.
+	seq = []int{4, 0, 1, 4, 2, 4, 0}
+	probs = make([]float32, len(seq)*classes)
+	for t, c := range seq {
+		probs[t*classes+c] = 0.8
+	}
+	probs[2*classes+1] = 0.4
+	if got, conf := ctcDecode(probs, len(seq), classes, dict); got != "a b" || math.Abs(float64(conf)-0.72) > 1e-6 {
+		t.Errorf("spaces at the ends: %q %v, want %q 0.72", got, conf, "a b")
+	}
 }
 
 func TestLoadDictionary(t *testing.T) {

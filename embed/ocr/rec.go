@@ -57,7 +57,9 @@ func loadDictionary(path string) ([]string, error) {
 
 // ctcDecode is CTCLabelDecode: the best class per time step, repeats
 // merged, blanks dropped; the confidence is the mean probability of the
-// characters kept (0 when none).
+// characters kept (0 when none). Unlike PaddleOCR, spaces at either end of
+// the text are trimmed: the recognition crops' margins (cropMargin) read
+// as spaces now and then, and a line never starts or ends with one.
 func ctcDecode(probs []float32, steps, classes int, dict []string) (string, float32) {
 	var b strings.Builder
 	var sum float64
@@ -81,7 +83,7 @@ func ctcDecode(probs []float32, steps, classes int, dict []string) (string, floa
 	if n == 0 {
 		return "", 0
 	}
-	return b.String(), float32(sum / float64(n))
+	return strings.Trim(b.String(), " "), float32(sum / float64(n))
 }
 
 // cropBox is get_rotate_crop_image: the quadrilateral box of img (corners
