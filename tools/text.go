@@ -4,26 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"strconv"
 	"strings"
 
 	"github.com/cliprag/cliprag/embed/preprocess"
 	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/tools/ingest"
 )
 
-// TextReader reads the text in images (OCR). The OCR engine of package
-// embed/ocr is the real one; the composition root (internal/config) wires
-// it in, loading its models only when a read needs them, so this package
+// TextReader reads the text in images (OCR): ingest's TextReader, as
+// Encoder is ingest's Encoder, so the reader ReadImageText uses can serve
+// ingest (ingest.Options.Text) too. The OCR engine of package embed/ocr is
+// the real one; the composition root (internal/config.TextReader) wires it
+// in, loading its models only when a read needs them, so this package
 // builds without cgo and tests use fakes.
-type TextReader interface {
-	// ID identifies the engine and its settings, as Payload.TextBy
-	// records them.
-	ID() string
-	// ReadText returns the lines of text in img (EXIF orientation already
-	// applied), in reading order; none when it has no text.
-	ReadText(ctx context.Context, img image.Image) ([]retriever.TextLine, error)
-}
+type TextReader = ingest.TextReader
 
 // ErrNoTextReader is returned by ReadImageText for an image whose text is
 // not in the index when the Service was made without a TextReader. It is
