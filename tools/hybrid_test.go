@@ -331,6 +331,9 @@ func TestHybridSearch(t *testing.T) {
 		if !slices.Equal(ids(clip.Hits), ids(hyb.Hits)) || !slices.EqualFunc(clip.Hits, hyb.Hits, func(a, b Hit) bool { return a.Score == b.Score }) {
 			t.Errorf("%q: hybrid %v, clip %v", q, ids(hyb.Hits), ids(clip.Hits))
 		}
+		if hyb.Mode != ModeCLIP {
+			t.Errorf("%q matches no text: mode %q, want clip (how the hits were ranked)", q, hyb.Mode)
+		}
 	}
 
 	// A query matching some text: the images without text keep their CLIP order.

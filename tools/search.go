@@ -119,7 +119,9 @@ func (s *Service) SearchImages(ctx context.Context, in SearchInput) (SearchOutpu
 			return out, nil
 		}
 	}
-	// clip, or hybrid with no text match: CLIP's ranking exactly.
+	// clip, or hybrid with no text match: CLIP's ranking exactly, and the
+	// output says so.
+	out.Mode = ModeCLIP
 	hits, err := s.store.Search(ctx, vecs[0], k, f)
 	if err != nil {
 		return SearchOutput{}, fmt.Errorf("search %s: %w", s.store, err)

@@ -96,7 +96,7 @@ type Hit struct {
 // SearchOutput is what SearchImages and FindSimilar return.
 type SearchOutput struct {
 	Query string `json:"query" jsonschema:"The query text, or a description of the example image"`
-	Mode  string `json:"mode,omitempty" jsonschema:"How the hits were ranked: clip, text or hybrid"`
+	Mode  string `json:"mode,omitempty" jsonschema:"How the hits were ranked: clip (also when a hybrid search found no text matching the query), text or hybrid"`
 	Hits  []Hit  `json:"hits" jsonschema:"Images found, best first"`
 }
 
