@@ -57,6 +57,9 @@ func (s *Service) IngestImagesProgress(ctx context.Context, in IngestInput, repo
 	for i, r := range roots {
 		opts.Roots[i] = r.lex
 	}
+	if s.opts.IngestText && s.opts.TextReader != nil {
+		opts.Text = s.opts.TextReader
+	}
 	if report != nil {
 		opts.Progress = func(e progress.Event) { report(int(e.N), int(e.Total)) }
 	}

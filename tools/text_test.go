@@ -7,6 +7,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -129,5 +130,54 @@ func TestReadImageTextNow(t *testing.T) {
 		if !errors.As(err, &ie) || ie.Field != c.field {
 			t.Errorf("%s: %v, want an input error on %s", name, err, c.field)
 		}
+	}
+}
+
+// sizeLineReader is a TextReader that "reads" one line naming the image's
+// size: enough to see which images ingest handed to it.
+type sizeLineReader struct{ calls atomic.Int64 }
+
+func (r *sizeLineReader) ID() string { return "size-line" }
+func (r *sizeLineReader) ReadText(ctx context.Context, img image.Image) ([]retriever.TextLine, error) {
+	r.calls.Add(1)
+	b := img.Bounds()
+	return []retriever.TextLine{{Text: "size " + strconv.Itoa(b.Dx()) + "x" + strconv.Itoa(b.Dy()), Confidence: 1,
+		Box: [4][2]int{{0, 0}, {b.Dx(), 0}, {b.Dx(), b.Dy()}, {0, b.Dy()}}}}, nil
+}
+
+func TestIngestImagesReadsText(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(strconv.FormatBool(on), func(t *testing.T) {
+			r := &sizeLineReader{}
+			s, f, _ := fakeService(t, Options{AllowIngest: true, TextReader: r, IngestText: on})
+			ctx := context.Background()
+			extra := filepath.Join(f.Root, "extra")
+			paths, err := toolstest.DrawSet(extra, toolstest.DrawOptions{Seed: 9, Count: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := s.IngestImages(ctx, IngestInput{Paths: []string{extra}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if on {
+				want = 3
+			}
+			if sum.Indexed != 3 || sum.TextRead != want || int(r.calls.Load()) != want {
+				t.Fatalf("IngestText %v: %+v, %d reads; want %d images read", on, sum, r.calls.Load(), want)
+			}
+			out, err := s.ReadImageText(ctx, ReadTextInput{Image: ImageRef{Path: paths[0].Path}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSource := "ocr" // not stored: read now
+			if on {
+				wantSource = "index"
+			}
+			if out.Source != wantSource || out.ReadBy != "size-line" || len(out.Lines) != 1 || !strings.HasPrefix(out.Lines[0].Text, "size ") {
+				t.Errorf("IngestText %v: ReadImageText = %+v, want source %s", on, out, wantSource)
+			}
+		})
 	}
 }

@@ -70,6 +70,11 @@ type Options struct {
 	// TextReader reads the text in images that the index holds no text
 	// for (ReadImageText); nil: only stored text is returned.
 	TextReader TextReader
+	// IngestText makes IngestImages read the text in the images it adds
+	// with TextReader and store it, as rag-ingest -ocr does (records
+	// already indexed without text are read too, keeping their vectors).
+	// Ignored without a TextReader.
+	IngestText bool
 }
 
 // Encoder is the CLIP model the operations embed with: ingest's Encoder,

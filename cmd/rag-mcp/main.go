@@ -66,14 +66,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	maxSessions := fs.Int("max-sessions", mcp.DefaultMaxSessions, "most HTTP sessions open at once")
 	sessionIdle := fs.Duration("session-idle", mcp.DefaultSessionIdle, "an HTTP session unused this long expires")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
-	ocrModel := fs.String("ocr-model", "", "a folder holding the OCR model files (det, rec, dictionary) for read_image_text, used instead of fetching them on its first call")
+	ocrIngest := fs.Bool("ocr", false, "ingest_images also reads the text in the images it adds (OCR), as rag-ingest -ocr does")
+	ocrModel := fs.String("ocr-model", "", "a folder holding the OCR model files (det, rec, dictionary) for read_image_text (and ingest_images with -ocr), used instead of fetching them on its first call")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	for _, b := range []struct{ flag, env string }{
 		{"allow-ingest", "CLIPRAG_ALLOW_INGEST"}, {"allow-urls", "CLIPRAG_ALLOW_URLS"}, {"http", "CLIPRAG_HTTP"},
 		{"token", "CLIPRAG_TOKEN"}, {"timeout", "CLIPRAG_TIMEOUT"}, {"ingest-tags", "CLIPRAG_INGEST_TAGS"},
 		{"thumbnails", "CLIPRAG_THUMBNAILS"}, {"thumbnail-size", "CLIPRAG_THUMBNAIL_SIZE"},
 		{"max-sessions", "CLIPRAG_MAX_SESSIONS"}, {"session-idle", "CLIPRAG_SESSION_IDLE"}, {"quiet", "CLIPRAG_QUIET"},
-		{"ocr-model", "CLIPRAG_OCR_MODEL"},
+		{"ocr", "CLIPRAG_OCR"}, {"ocr-model", "CLIPRAG_OCR_MODEL"},
 	} {
 		cfg.Env(fs, b.flag, b.env)
 	}
@@ -132,7 +133,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	reader := cfg.TextReader(*ocrModel, progress.Writer(ocrProgress))
 	defer reader.Close()
 
-	opts := tools.Options{Roots: roots, AllowIngest: *allowIngest, AllowURLs: *allowURLs, Timeout: *timeout, TextReader: reader}
+	opts := tools.Options{Roots: roots, AllowIngest: *allowIngest, AllowURLs: *allowURLs, Timeout: *timeout, TextReader: reader, IngestText: *ocrIngest}
 	for _, t := range strings.Split(*ingestTags, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			opts.IngestTags = append(opts.IngestTags, t)
