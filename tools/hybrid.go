@@ -9,9 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/fulltext"
 )
 
 // Search modes (SearchInput.Mode).
@@ -206,7 +205,7 @@ const textWeight = 0.5
 // title of each is the query; figures in the README). With the figures'
 // text read by the real OCR engine and the tiny CLIP, the title found its
 // figure at rank 1 for 40 of 40 titles with this sum at 0.5 (and 0.7;
-// 26/40 at 0.3), and for 20 of 40 with RRF over a text index that returns
+// 26/40 at 0.3), and for 12 of 40 with RRF over a text index that returns
 // every partial match (toolstest.TextStore's BM25), 40 of 40 over the
 // embedded store's and Qdrant's, which keep only matches holding half the
 // query's weight. Ranks throw away how far apart scores are: twins whose cosines
@@ -237,55 +236,6 @@ func fuseWeighted(c []scored) []float64 {
 	return out
 }
 
-// textTerms splits s into the terms text matching compares: NFKC (so
-// full-width letters and digits are the plain ones), lower case; words of
-// letters and digits; runs of Chinese, Japanese or Korean characters as
-// overlapping pairs (a single one alone).
-func textTerms(s string) []string {
-	s = strings.ToLower(norm.NFKC.String(s))
-	var out []string
-	var word, cjk []rune
-	flush := func() {
-		if len(word) > 0 {
-			out = append(out, string(word))
-			word = word[:0]
-		}
-		switch len(cjk) {
-		case 0:
-		case 1:
-			out = append(out, string(cjk))
-		default:
-			for i := 0; i+1 < len(cjk); i++ {
-				out = append(out, string(cjk[i:i+2]))
-			}
-		}
-		cjk = cjk[:0]
-	}
-	for _, r := range s {
-		switch {
-		case isCJK(r):
-			if len(word) > 0 {
-				out = append(out, string(word))
-				word = word[:0]
-			}
-			cjk = append(cjk, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
-			if len(cjk) > 0 {
-				flush()
-			}
-			word = append(word, r)
-		default:
-			flush()
-		}
-	}
-	flush()
-	return out
-}
-
-func isCJK(r rune) bool {
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
-}
-
 // stopWords are English words too common to make a line match.
 var stopWords = map[string]bool{
 	"a": true, "an": true, "and": true, "at": true, "by": true, "for": true, "from": true, "in": true,
@@ -295,7 +245,7 @@ var stopWords = map[string]bool{
 // queryTerms is the set of terms of a query that make a line match.
 func queryTerms(q string) map[string]bool {
 	out := map[string]bool{}
-	for _, t := range textTerms(q) {
+	for _, t := range fulltext.Terms(q) {
 		if !stopWords[t] {
 			out[t] = true
 		}
@@ -319,7 +269,7 @@ func hitText(lines []retriever.TextLine, terms map[string]bool) string {
 		rs[i].text = strings.Join(strings.Fields(l.Text), " ")
 		if len(terms) > 0 {
 			seen := map[string]bool{}
-			for _, t := range textTerms(l.Text) {
+			for _, t := range fulltext.Terms(l.Text) {
 				if terms[t] && !seen[t] {
 					seen[t] = true
 					rs[i].matches++

@@ -503,19 +503,3 @@ func TestHitText(t *testing.T) {
 		})
 	}
 }
-
-func TestTextTerms(t *testing.T) {
-	for in, want := range map[string][]string{
-		"断裂体系叠合图":             {"断裂", "裂体", "体系", "系叠", "叠合", "合图"},
-		"Figure 3. Fault map": {"figure", "3", "fault", "map"},
-		"图3 ＦＡＵＬＴ":            {"图", "3", "fault"},
-		"断层Fault":             {"断层", "fault"},
-	} {
-		if got := textTerms(in); !slices.Equal(got, want) {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
-		if got := toolstest.Terms(in); !slices.Equal(got, want) {
-			t.Errorf("toolstest.Terms(%q): %q, want %q", in, got, want)
-		}
-	}
-}

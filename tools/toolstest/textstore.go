@@ -9,18 +9,16 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/cliprag/cliprag/retriever"
+	"github.com/cliprag/cliprag/retriever/fulltext"
 )
 
 // TextStore adds a full-text search over the records' text
 // (retriever.TextSearcher) to any store, as the real stores have one, for
 // tests of what is built on it (hybrid search, the text a hit carries):
-// Okapi BM25 (k1 1.2, b 0.75) over words and overlapping pairs of Chinese,
-// Japanese or Korean characters, NFKC and lower case. It keeps the text
+// Okapi BM25 (k1 1.2, b 0.75) over the terms of package retriever/fulltext,
+// counting every partial match (the stores ask for half the query's weight). It keeps the text
 // and TextBy of the records written through it (Upsert, SetText) beside
 // the wrapped store and puts them back into the records and hits it
 // returns, so it works whether or not the wrapped store keeps text.
@@ -124,7 +122,7 @@ func (s *TextStore) Files(ctx context.Context, fn func(retriever.FileEntry) erro
 func (s *TextStore) SearchText(ctx context.Context, query string, k int, f retriever.Filter) ([]retriever.Hit, error) {
 	s.TextCalls.Add(1)
 	qt := map[string]bool{}
-	for _, t := range Terms(query) {
+	for _, t := range fulltext.Terms(query) {
 		qt[t] = true
 	}
 	s.mu.RLock()
@@ -133,7 +131,7 @@ func (s *TextStore) SearchText(ctx context.Context, query string, k int, f retri
 	for id, t := range s.text {
 		var terms []string
 		for _, l := range t.lines {
-			terms = append(terms, Terms(l.Text)...)
+			terms = append(terms, fulltext.Terms(l.Text)...)
 		}
 		docs[id] = terms
 		total += len(terms)
@@ -223,44 +221,4 @@ func matchFilter(p retriever.Payload, f retriever.Filter) bool {
 		}
 	}
 	return true
-}
-
-// Terms splits s as TextStore indexes it: NFKC, lower case, words of
-// letters and digits, runs of Chinese, Japanese or Korean characters as
-// overlapping pairs (a single one alone).
-func Terms(s string) []string {
-	s = strings.ToLower(norm.NFKC.String(s))
-	var out []string
-	var word, cjk []rune
-	flush := func() {
-		if len(word) > 0 {
-			out = append(out, string(word))
-			word = word[:0]
-		}
-		if len(cjk) == 1 {
-			out = append(out, string(cjk))
-		}
-		for i := 0; i+1 < len(cjk); i++ {
-			out = append(out, string(cjk[i:i+2]))
-		}
-		cjk = cjk[:0]
-	}
-	for _, r := range s {
-		switch {
-		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul):
-			if len(word) > 0 {
-				flush()
-			}
-			cjk = append(cjk, r)
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if len(cjk) > 0 {
-				flush()
-			}
-			word = append(word, r)
-		default:
-			flush()
-		}
-	}
-	flush()
-	return out
 }
