@@ -113,6 +113,7 @@ func cmdDecode(args []string) error {
 	workers := fs.Int("workers", 0, "workers (default: all cores)")
 	secs := fs.Float64("seconds", 3, "minimum measuring time")
 	out := fs.String("out", "-", "results file (appended)")
+	round := fs.Int("round", 0, "round number recorded with the result")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func cmdDecode(args []string) error {
 		return err
 	}
 	defer closeOut()
-	r := Result{Kind: "decode", Data: *label, Files: len(files), Workers: *workers, LoadBeg: loadAvg()}
+	r := Result{Kind: "decode", Data: *label, Files: len(files), Workers: *workers, Round: *round, LoadBeg: loadAvg()}
 	n, d, err := decodeRate(files, *workers, time.Duration(*secs*float64(time.Second)), 2**workers)
 	if err != nil {
 		return err
@@ -271,6 +272,7 @@ func cmdModel(args []string) error {
 	out := fs.String("out", "-", "results file (appended)")
 	round := fs.Int("round", 0, "round number recorded with the result")
 	device := fs.String("device", "cpu", "inference device: cpu or cuda")
+	label := fs.String("label", "", "dataset label recorded with the result (the set a ceiling belongs to)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -289,7 +291,7 @@ func cmdModel(args []string) error {
 		if err != nil {
 			return err
 		}
-		r := Result{Kind: "model", Model: modelLabel(*ref), Batch: b, Workers: *threads, Round: *round, LoadBeg: loadAvg()}
+		r := Result{Kind: "model", Model: modelLabel(*ref), Data: *label, Batch: b, Workers: *threads, Round: *round, LoadBeg: loadAvg()}
 		if *device != "cpu" {
 			r.Device = *device
 		}

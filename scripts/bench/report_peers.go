@@ -73,6 +73,8 @@ func rowKey(r Result) string {
 		return r.Build
 	case "model":
 		return "ceiling"
+	case "decode":
+		return "decode"
 	}
 	return ""
 }
@@ -100,7 +102,7 @@ func collectPeers(rs []Result) map[[2]string]*peerCell {
 		if row == "" || r.PerSec <= 0 {
 			continue
 		}
-		if row == "ceiling" {
+		if row == "ceiling" && r.Data == "" { // measured once for both sets
 			for _, s := range peerSets {
 				add(row, s.key, r)
 			}
@@ -191,6 +193,7 @@ func writePeers(w io.Writer, rs []Result, cmds []string, invocation, goVer, ortV
 	if !first.IsZero() {
 		p("- Date: %s – %s UTC\n", first.Format("2006-01-02 15:04"), last.Format("15:04"))
 	}
+	ortVer, _, _ = strings.Cut(ortVer, " (") // not the library's path on this machine
 	p("- cliprag: Go %s, ONNX Runtime %s, `rag-ingest`'s pipeline (`tools/ingest.Run` into a fresh local store: read, hash, decode, preprocess, embed, store), default workers and threads (one per core).\n", goVer, ortVer)
 	keys := make([]string, 0, len(versionsSeen))
 	for k := range versionsSeen {
@@ -231,11 +234,35 @@ func writePeers(w io.Writer, rs []Result, cmds []string, invocation, goVer, ortV
 		p("\n")
 	}
 	p("\n")
+	writeBound(p, cells)
 	writePeerGoals(p, cells)
 	if len(cmds) > 0 {
 		writeCommands(p, cmds, invocation)
 	}
 	return nil
+}
+
+// writeBound gives, per set, cliprag's decode + preprocess alone (same
+// worker pool, every core) and the best a pipeline whose two stages share
+// the cores can do: per-image CPU costs add up, bound = 1/(1/decode +
+// 1/ceiling).
+func writeBound(p printer, cells map[[2]string]*peerCell) {
+	p("Where the ceiling cannot be reached: decoding and the model share the two cores, so the best any pipeline can do is `bound = 1 / (1/decode + 1/ceiling)` (CPU costs per image add up). cliprag's decode + preprocess alone (default build, libturbojpeg, every core), measured in each round before the set's contenders:\n\n")
+	p("| set | decode + preprocess alone, images/s | bound, images/s | bound ÷ ceiling | default build ÷ bound |\n| --- | ---: | ---: | ---: | ---: |\n")
+	for _, s := range peerSets {
+		dec, ceil, def := cells[[2]string{"decode", s.key}], cells[[2]string{"ceiling", s.key}], cells[[2]string{"default", s.key}]
+		if dec == nil || ceil == nil {
+			continue
+		}
+		bound := &peerCell{perSec: map[int]float64{}}
+		for r, d := range dec.perSec {
+			if c, ok := ceil.perSec[r]; ok && d > 0 && c > 0 {
+				bound.perSec[r] = 1 / (1/d + 1/c)
+			}
+		}
+		p("| %s | %s%s | %s | %s | %s |\n", s.name, f1(dec.median()), dec.spread(), f1(bound.median()), pct(ratio(bound, ceil)), pct(ratio(def, bound)))
+	}
+	p("\n")
 }
 
 // writePeerGoals says whether the default build meets issue 16's goal 1.
