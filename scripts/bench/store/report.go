@@ -282,7 +282,7 @@ func writeCase(w io.Writer, rs *results, n int, kind string) {
 		p("; readers built nothing (index builds counted in every reader: %.0f).\n", maxOf(c, "reader_builds"))
 		bb := rs.pick("cliprag", kind, n, "build")
 		if cal, got := medOnly(bb, "calibrated_recall"), medOnly(c, "recall10"); c[0].Note == "ivf" && got < cal-0.01 {
-			p("\nThe build's calibration estimated recall@10 %.3f at %.0f probed list(s), but against the exact top 10 these queries get %.3f, so it probes too few lists. (see the store's calibrate and finder.top in retriever/local/ivf.go).\n",
+			p("\nThe build's calibration estimated recall@10 %.3f at %.0f probed list(s), but against the exact top 10 these queries get %.3f, so it probes too few lists (see the store's calibrate and finder.top in retriever/local/ivf.go).\n",
 				cal, medOnly(c, "probe"), got)
 		}
 	}
