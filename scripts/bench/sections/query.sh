@@ -65,7 +65,11 @@ cp scripts/bench/query/main.go "$work/before/scripts/bench/query/"
 
 run() { echo "+ $*" >&2; "$@"; }
 
-run "$work/query-after" fill -model "$vit" -store "$work/index" -n 10000
+# Each build searches an index it wrote itself (the embedded store's file
+# format moved on since BASE_REV; the vectors are the same seeded ones).
+for b in before after; do
+  run "$work/query-$b" fill -model "$vit" -store "$work/index-$b" -n 10000
+done
 mkdir -p "$qdir"
 if [ -z "${QDRANT_BIN:-}" ] && [ -x "$root/.cache/qdrant/bin/qdrant" ]; then
   export QDRANT_BIN=$root/.cache/qdrant/bin/qdrant
@@ -76,14 +80,14 @@ run "$work/query-after" fill -model "$vit" -store "$qspec" -n 10000
 
 q="a photo of a cat on a sofa"
 run "$work/query-after" process -bin "$work/rag-search-after" -label "after, first run (writes the copy)" -model "$vit" -runs 1 -out "$res" -- \
-  search --model "$vit" --store "$work/index" --top-k 5 "$q"
+  search --model "$vit" --store "$work/index-after" --top-k 5 "$q"
 for rep in $(seq "$repeat"); do
   for b in before after; do
     run "$work/query-$b" encode -model "$vit" -label "$b" -n 100 -out "$res"
-    run "$work/query-$b" search -model "$vit" -store "$work/index" -label "$b" -n 100 -out "$res"
+    run "$work/query-$b" search -model "$vit" -store "$work/index-$b" -label "$b" -n 100 -out "$res"
     run "$work/query-$b" search -model "$vit" -store "$qspec" -label "$b" -n 100 -out "$res"
     run "$work/query-after" process -bin "$work/rag-search-$b" -label "$b" -model "$vit" -runs 1 -out "$res" -- \
-      search --model "$vit" --store "$work/index" --top-k 5 "$q"
+      search --model "$vit" --store "$work/index-$b" --top-k 5 "$q"
   done
 done
 
