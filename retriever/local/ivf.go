@@ -246,7 +246,7 @@ func (f *finder) nearest(c *centroids, code []int8, qb []uint64, except int32) (
 // top returns the m centroids most similar to a query, best first. A query
 // is further from the data than a stored vector, so the field is wider.
 func (f *finder) top(c *centroids, code []int8, m int) []int32 {
-	field := f.field(c, f.bitsOf(c.dim, code), min(preWords, words(c.dim)), max(16*m, 1024), max(8*m, 256))
+	field := f.field(c, f.bitsOf(c.dim, code), min(preWords, words(c.dim)), max(16*m, 1024, c.n/4), max(8*m, 256, c.n/8))
 	sc := make([]float32, len(field))
 	idx := make([]int32, len(field))
 	for j, i := range field {
@@ -807,11 +807,19 @@ func assignRows(ctx context.Context, t *table, lock sync.Locker, x *ivf, assign 
 // every list, which no partition finds). The true neighbours are the best
 // by int8 codes of the 4096 best by sign bits, which rank as an exact
 // search does but for near ties.
+//
+// The number found by ranking every centroid exactly is then checked
+// against the lists a search really probes (finder.top, whose sign-bit
+// field can miss a near list when there are many): at 1M vectors and
+// 10,000 lists the exact ranking promised recall 0.979 at one list where
+// searches got 0.947. The probe grows until the searched lists reach the
+// target too.
 func calibrate(ctx context.Context, t *table, lock sync.Locker, x *ivf, assign []int32, liveRows []int32, rng *rand.Rand, target float64) (nprobe int, recall float64) {
 	const queries, k = 100, 10
 	nlist := x.nlist()
 	found := make([]int, nlist+1)
 	total := 0
+	qs := make([]calQuery, 0, queries)
 	q := make([]float32, x.dim)
 	noise := make([]float32, x.dim)
 	all := filter{none: true}
@@ -843,13 +851,16 @@ func calibrate(ctx context.Context, t *table, lock sync.Locker, x *ivf, assign [
 		for p, c := range x.cent.all(s.qc) {
 			rank[c] = p
 		}
+		cq := calQuery{code: slices.Clone(s.qc)}
 		for _, c := range truth {
 			if int(c.row) >= len(assign) || assign[c.row] < 0 {
 				continue // written during the build
 			}
 			found[rank[assign[c.row]]]++
+			cq.lists = append(cq.lists, assign[c.row])
 			total++
 		}
+		qs = append(qs, cq)
 	}
 	if total == 0 {
 		return nlist, 1
@@ -858,10 +869,49 @@ func calibrate(ctx context.Context, t *table, lock sync.Locker, x *ivf, assign [
 	for p := range nlist {
 		cum += found[p]
 		if r := float64(cum) / float64(total); r >= target {
-			return p + 1, r
+			return probedRecall(ctx, x, qs, total, p+1, r, target)
 		}
 	}
 	return nlist, 1
+}
+
+// calQuery is one calibration query: its code and the lists holding its
+// true neighbours.
+type calQuery struct {
+	code  []int8
+	lists []int32
+}
+
+// probedRecall starts from p lists (recall r by the exact centroid
+// ranking) and grows p until the lists finder.top picks for each query, as
+// a search does, hold the target share of the true neighbours. A probe of
+// more than half the lists ends the search: the caller then scans flat.
+func probedRecall(ctx context.Context, x *ivf, qs []calQuery, total, p int, r, target float64) (int, float64) {
+	nlist := x.nlist()
+	var f finder
+	in := make([]bool, nlist)
+	for p*2 <= nlist && ctx.Err() == nil {
+		found := 0
+		for _, q := range qs {
+			ord := f.top(x.cent, q.code, p)
+			for _, c := range ord {
+				in[c] = true
+			}
+			for _, l := range q.lists {
+				if in[l] {
+					found++
+				}
+			}
+			for _, c := range ord {
+				in[c] = false
+			}
+		}
+		if got := float64(found) / float64(total); got >= target {
+			return p, got
+		}
+		p = max(p+1, p*9/8)
+	}
+	return p, r
 }
 
 // normalize scales v to unit length in place; it reports false for a zero
