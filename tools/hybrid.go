@@ -216,7 +216,11 @@ const textWeight = 0.5
 // weight of one half, an image whose text matches best ranks above every
 // image whose text does not match (ties go to the better text score);
 // images without text keep their CLIP order.
-func fuseWeighted(c []scored) []float64 {
+func fuseWeighted(c []scored) []float64 { return fuseWeightedBy(c, textWeight) }
+
+// fuseWeightedBy is the weighted sum with text weight w (the measurement
+// in hybrid_test.go tries others).
+func fuseWeightedBy(c []scored, w float64) []float64 {
 	lo, hi, best := math.Inf(1), math.Inf(-1), 0.0
 	for _, x := range c {
 		lo, hi = min(lo, float64(x.hit.Score)), max(hi, float64(x.hit.Score))
@@ -231,7 +235,7 @@ func fuseWeighted(c []scored) []float64 {
 		if best > 0 {
 			ts = float64(x.textScore) / best
 		}
-		out[i] = textWeight*ts + (1-textWeight)*cs
+		out[i] = w*ts + (1-w)*cs
 	}
 	return out
 }

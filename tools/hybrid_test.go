@@ -236,25 +236,7 @@ func fuseRRF(c []scored) []float64 {
 
 // weighted is fuseWeighted with another text weight.
 func weighted(w float64) fusion {
-	return func(c []scored) []float64 {
-		lo, hi, best := math.Inf(1), math.Inf(-1), 0.0
-		for _, x := range c {
-			lo, hi = min(lo, float64(x.hit.Score)), max(hi, float64(x.hit.Score))
-			best = max(best, float64(x.textScore))
-		}
-		out := make([]float64, len(c))
-		for i, x := range c {
-			var cs, ts float64
-			if hi > lo {
-				cs = (float64(x.hit.Score) - lo) / (hi - lo)
-			}
-			if best > 0 {
-				ts = float64(x.textScore) / best
-			}
-			out[i] = w*ts + (1-w)*cs
-		}
-		return out
-	}
+	return func(c []scored) []float64 { return fuseWeightedBy(c, w) }
 }
 
 // TestFusionChoice measures the fusions on the retrieval set with the fake
