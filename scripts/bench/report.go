@@ -19,10 +19,17 @@ import (
 // cmdReport renders BENCHMARKS.md from a results file and the list of
 // commands that produced it.
 func cmdReport(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	return runReport("report", "scripts/bench.sh", args, writeReport)
+}
+
+// runReport parses a report command's flags (-results, -commands,
+// -invocation), reads what they name and renders it with write.
+func runReport(name, invocation string, args []string,
+	write func(w io.Writer, rs []Result, cmds []string, invocation, goVer, ortVer string) error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	results := fs.String("results", "", "results file (JSON lines)")
 	commands := fs.String("commands", "", "file with the commands that were run, one per line")
-	invocation := fs.String("invocation", "scripts/bench.sh", "the command that ran everything")
+	inv := fs.String("invocation", invocation, "the command that ran everything")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +46,7 @@ func cmdReport(args []string) error {
 		cmds = strings.Split(strings.TrimSpace(string(b)), "\n")
 	}
 	goVer, ortVer := versions(context.Background())
-	return writeReport(os.Stdout, rs, cmds, *invocation, goVer, ortVer)
+	return write(os.Stdout, rs, cmds, *inv, goVer, ortVer)
 }
 
 func readResults(path string) ([]Result, error) {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -33,27 +30,7 @@ const (
 )
 
 func cmdPeersReport(args []string) error {
-	fs := flag.NewFlagSet("peers-report", flag.ContinueOnError)
-	results := fs.String("results", "", "results file (JSON lines)")
-	commands := fs.String("commands", "", "file with the commands that were run, one per line")
-	invocation := fs.String("invocation", "scripts/bench.sh peers", "the command that ran everything")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	rs, err := readResults(*results)
-	if err != nil {
-		return err
-	}
-	var cmds []string
-	if *commands != "" {
-		b, err := os.ReadFile(*commands)
-		if err != nil {
-			return err
-		}
-		cmds = strings.Split(strings.TrimSpace(string(b)), "\n")
-	}
-	goVer, ortVer := versions(context.Background())
-	return writePeers(os.Stdout, rs, cmds, *invocation, goVer, ortVer)
+	return runReport("peers-report", "scripts/bench.sh peers", args, writePeers)
 }
 
 // peerCell is one contender on one data set: its figure in every round.
