@@ -99,10 +99,16 @@ func TestSignalsEndCommands(t *testing.T) {
 		}
 	}
 
-	started := func(s string) bool {
-		return strings.Contains(s, "ingest:") || strings.Contains(s, "encoded") || strings.Contains(s, "images/s")
-	}
-	r := signalled(t, syscall.SIGINT, started, "rag-search", "search", "-dir", dir, "a red circle")
+	// rag-search --dir prints nothing before its summary when stderr is
+	// not a terminal (its first plain progress line comes after 10 s), and
+	// the summary ("encoded N images ...") means the work is done: signal
+	// it a moment after it started, over a folder big enough to still be
+	// encoding then.
+	big := filepath.Join(base, "more")
+	toolstest.Draw(t, big, toolstest.DrawOptions{Seed: 5, Count: 1500, Name: func(i int, c tinyshapes.Class) string { return fmt.Sprintf("%04d-%s", i, c) }})
+	begun := time.Now()
+	started := func(string) bool { return time.Since(begun) > 300*time.Millisecond }
+	r := signalled(t, syscall.SIGINT, started, "rag-search", "search", "-dir", big, "a red circle")
 	if r.code != 130 || !strings.Contains(r.stderr, "interrupted") {
 		t.Errorf("rag-search --dir after SIGINT: exit %d\n%s", r.code, r.stderr)
 	}
