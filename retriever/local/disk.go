@@ -101,8 +101,14 @@ func (s *Store) openDB(readOnly bool) (*bolt.DB, error) {
 	return db, nil
 }
 
-// update runs fn in a write transaction.
+// update runs fn in a write transaction. It takes fileMu for writing, so
+// the searches of this process (each a short read transaction holding
+// bbolt's shared file lock) cannot keep the writer's exclusive lock waiting
+// for ever: flock queues nobody, sync.RWMutex lets a waiting writer in
+// before new readers.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
 	db, err := s.openDB(false)
 	if err != nil {
 		return err
@@ -114,8 +120,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	return err
 }
 
-// view runs fn in a read transaction.
+// view runs fn in a read transaction (fn must not call view or update).
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.fileMu.RLock()
+	defer s.fileMu.RUnlock()
 	db, err := s.openDB(true)
 	if err != nil {
 		return err

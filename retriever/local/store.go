@@ -113,8 +113,11 @@ type Store struct {
 	temp bool   // OpenMemory: no fsync, directory removed at Close
 	opt  options
 
-	wmu  sync.Mutex // serialises writes and index installs
-	lock *os.File   // the writer lock, nil when read-only or in memory
+	wmu sync.Mutex // serialises writes and index installs
+	// fileMu orders this process's bbolt transactions (view, update) so
+	// that a writer is not starved by a stream of searches.
+	fileMu sync.RWMutex
+	lock   *os.File // the writer lock, nil when read-only or in memory
 
 	mu   sync.RWMutex // guards coll and t; held for scans and in-memory changes
 	coll *retriever.Collection
