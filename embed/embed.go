@@ -19,9 +19,9 @@
 // session is opened on its first use, so a program that only embeds text
 // never loads the image tower; the text tower runs at the batch's real
 // sequence length where its graph allows (an attention mask, or a causal
-// CLIP text tower), is opened from an optimised, memory-mapped copy kept in
-// the cache (WithSessionCache), and recent text embeddings are kept in a
-// bounded cache (WithTextCache).
+// CLIP text tower); both towers are opened from optimised, memory-mapped
+// copies kept in the cache (WithSessionCache), and recent text embeddings
+// are kept in a bounded cache (WithTextCache).
 //
 // The model registry (package embed/registry) and the reading of a model's
 // files (package embed/layout) need no runtime and build without cgo; this

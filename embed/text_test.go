@@ -152,16 +152,21 @@ func TestTextCache(t *testing.T) {
 	}
 }
 
-// TestTextSessionCache loads a directory model twice with a cache folder:
-// the first load writes the text tower's optimised copy, the second runs on
-// it, and both embed as the bundled model does. The image tower is never
-// cached.
-func TestTextSessionCache(t *testing.T) {
+// TestSessionCacheTowers loads a directory model twice with a cache
+// folder: the first load writes each tower's optimised copy when the tower
+// is first used, the second runs on them, and both embed as the bundled
+// model does.
+func TestSessionCacheTowers(t *testing.T) {
 	ref := tiny(t)
 	ctx := context.Background()
 	dir, cache := t.TempDir(), t.TempDir()
 	copyAllTiny(t, dir)
 	want, err := ref.EmbedTexts(ctx, []string{"a photo of a yellow cross"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := tinyshapes.Draw(rand.New(rand.NewPCG(1, 2)), "yellow", "cross", tinyshapes.DrawOptions{Width: 96, Height: 96})
+	wantImg, err := ref.EmbedImages(ctx, []image.Image{img})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,16 +176,27 @@ func TestTextSessionCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := m.EmbedTexts(ctx, []string{"a photo of a yellow cross"})
-		m.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d := maxDiff(got[0], want[0]); d > 1e-5 {
-			t.Errorf("load %d: differs from the bundled model by %g", i+1, d)
+			t.Errorf("load %d: text differs from the bundled model by %g", i+1, d)
 		}
 		copies, _ := filepath.Glob(filepath.Join(cache, "ort", "*.ort"))
-		if len(copies) != 1 || !strings.Contains(filepath.Base(copies[0]), "text_model-") {
-			t.Errorf("load %d: cached copies %v, want the text tower's only", i+1, copies)
+		if i == 0 && (len(copies) != 1 || !strings.Contains(filepath.Base(copies[0]), "text_model-")) {
+			t.Errorf("load %d: cached copies %v before an image, want the text tower's only", i+1, copies)
+		}
+		gotImg, err := m.EmbedImages(ctx, []image.Image{img})
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(gotImg[0], wantImg[0]); d > 1e-5 {
+			t.Errorf("load %d: image differs from the bundled model by %g", i+1, d)
+		}
+		copies, _ = filepath.Glob(filepath.Join(cache, "ort", "*.ort"))
+		if len(copies) != 2 {
+			t.Errorf("load %d: cached copies %v, want both towers'", i+1, copies)
 		}
 	}
 	for _, mode := range []embed.SessionCache{embed.SessionCacheRead, embed.SessionCacheOff} {

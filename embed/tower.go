@@ -134,17 +134,16 @@ func (t *tower) run(ctx context.Context, feeds map[string]onnx.Tensor) (onnx.Ten
 // the preprocessor and context length; the sessions open on first use.
 func (m *Model) buildTowers(l *layout.Model, o *options) error {
 	so := onnx.SessionOptions{Threads: o.threads, Device: o.device, Log: o.log}
+	if cache, err := o.cache(); err == nil && o.copies != SessionCacheOff {
+		so.CacheDir, so.CacheNoWrite = cache, o.copies == SessionCacheRead
+	}
 	vs, err := newLazySession(l.Vision, l.VisionFile, so)
 	if err != nil {
 		return fmt.Errorf("vision model: %w", err)
 	}
 	ts := vs
 	if l.Kind != LayoutCombined {
-		tso := so
-		if cache, err := o.cache(); err == nil && o.copies != SessionCacheOff {
-			tso.CacheDir, tso.CacheNoWrite = cache, o.copies == SessionCacheRead
-		}
-		if ts, err = newLazySession(l.Text, l.TextFile, tso); err != nil {
+		if ts, err = newLazySession(l.Text, l.TextFile, so); err != nil {
 			vs.close()
 			return fmt.Errorf("text model: %w", err)
 		}

@@ -120,7 +120,6 @@ func parse(args []string, stdout, stderr io.Writer) (c *command, code int, ok bo
 	fs := flag.NewFlagSet("rag-ingest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := config.Flags(fs)
-	cfg.NoModelCopyWrite = true // tags need a few texts; the image tower needs the memory
 	var (
 		hidden    = fs.Bool("hidden", false, "include hidden files and folders")
 		exts      = fs.String("ext", strings.Join(ingest.DefaultExtensions, ","), "comma-separated file extensions to index")

@@ -45,11 +45,6 @@ type Config struct {
 
 	// ReadOnly is set by front ends that only search (not a user setting).
 	ReadOnly bool
-	// NoModelCopyWrite is set by front ends that embed few texts
-	// (rag-ingest): the text tower uses an optimised copy in the cache when
-	// there is one but does not write one, which would cost memory beside
-	// the image tower (see embed.SessionCacheRead).
-	NoModelCopyWrite bool
 
 	modelGiven bool // Model came from a flag, the environment or .env, not the default
 

@@ -28,9 +28,6 @@ func (c *Config) OpenModel(ctx context.Context, progress io.Writer) (*embed.Mode
 	if c.CacheDir != "" {
 		opts = append(opts, embed.WithCacheDir(c.CacheDir))
 	}
-	if c.NoModelCopyWrite {
-		opts = append(opts, embed.WithSessionCache(embed.SessionCacheRead))
-	}
 	if c.ORTLib != "" {
 		opts = append(opts, embed.WithLibrary(c.ORTLib))
 	}
