@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // ivf is an inverted-file index over the table's rows: nlist centroids and,
@@ -80,11 +82,21 @@ const preWords = 2
 
 func words(dim int) int { return (dim + 63) / 64 }
 
-// signBits sets bits to the sign bits of code.
+// signBits sets bits to the sign bits of code: bit i%64 of bits[i/64] is
+// set when code[i] is negative. Eight codes at a time: their sign bits,
+// masked and shifted to the low bit of each byte, are gathered into the
+// top byte by one multiplication (byte j lands on bit 56+j, and no lower
+// term carries into it). A reopened store computes this for every row.
 func signBits(code []int8, bits []uint64) {
 	clear(bits)
-	for i, c := range code {
-		if c < 0 {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(code))), len(code))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		m := (binary.LittleEndian.Uint64(b[i:]) & 0x8080808080808080) >> 7
+		bits[i/64] |= (m * 0x0102040810204080 >> 56) << (i % 64)
+	}
+	for ; i < len(b); i++ {
+		if b[i]&0x80 != 0 {
 			bits[i/64] |= 1 << (i % 64)
 		}
 	}

@@ -3,6 +3,7 @@ package local
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -88,6 +89,35 @@ func TestPageDropperSparesTheHeap(t *testing.T) {
 	for i, x := range b {
 		if x != 0xab {
 			t.Fatalf("byte %d of a heap value became %#x after flush", i, x)
+		}
+	}
+}
+
+// TestSignBits checks the eight-at-a-time sign bits against one code at a
+// time, for lengths that are and are not multiples of 8 and 64.
+func TestSignBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 64, 65, 100, 512, 768} {
+		code := make([]int8, n)
+		for i := range code {
+			code[i] = int8(rng.IntN(256) - 128)
+		}
+		if n > 1 {
+			code[0], code[n-1] = -128, 0 // the extremes of the sign test
+		}
+		want := make([]uint64, words(n))
+		for i, c := range code {
+			if c < 0 {
+				want[i/64] |= 1 << (i % 64)
+			}
+		}
+		got := make([]uint64, words(n))
+		for i := range got {
+			got[i] = ^uint64(0) // signBits must clear what was there
+		}
+		signBits(code, got)
+		if !slices.Equal(got, want) {
+			t.Errorf("n=%d: got %x, want %x", n, got, want)
 		}
 	}
 }
