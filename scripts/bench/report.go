@@ -37,6 +37,9 @@ func runReport(name, invocation string, args []string,
 	if err != nil {
 		return err
 	}
+	if len(rs) == 0 {
+		return fmt.Errorf("no results in %s (did the measuring runs fail?)", *results)
+	}
 	var cmds []string
 	if *commands != "" {
 		b, err := os.ReadFile(*commands)
