@@ -26,8 +26,8 @@ type SessionOptions struct {
 	// memory-mapped, its weights used in place, with no graph optimisation
 	// left to do. Start-up then takes a fraction of the time and the
 	// weights are not copied. The first open writes the copy, which takes
-	// longer and, while it is written, about three times the model's size
-	// in memory. Empty: no cache.
+	// longer and, while it is written, about twice the model's size in
+	// memory. Empty: no cache.
 	CacheDir string
 	// CacheNoWrite uses a copy that is already in CacheDir but never
 	// writes one, for programs that would rather not pay the first open's
